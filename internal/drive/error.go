@@ -1,0 +1,137 @@
+package drive
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error. The HTTP layer maps each Kind to exactly one
+// status code (internal/httpapi/errors.go); nothing else looks at HTTP.
+// Values are never renumbered.
+type Kind uint8
+
+// Error kinds.
+const (
+	Internal            Kind = iota // unexpected; details are logged, never shown
+	Invalid                         // bad input from the client (400)
+	Unauthorized                    // missing or bad credentials (401)
+	Forbidden                       // authenticated but not allowed, e.g. scope (403)
+	NotFound                        // no such node for this user (404)
+	Conflict                        // name or content already exists (409)
+	QuotaExceeded                   // storage quota would be exceeded (403)
+	RateLimited                     // too many requests (429)
+	RangeNotSatisfiable             // range starts at or past the end (416)
+	PreconditionFailed              // If-Match style precondition failed (412)
+	Expired                         // a token or link has expired (400 for nextToken, 401/404 elsewhere)
+	Unavailable                     // a dependency is down (503)
+	TooLarge                        // request body too large (413)
+)
+
+var kindNames = [...]string{
+	Internal:            "internal",
+	Invalid:             "invalid",
+	Unauthorized:        "unauthorized",
+	Forbidden:           "forbidden",
+	NotFound:            "not_found",
+	Conflict:            "conflict",
+	QuotaExceeded:       "quota_exceeded",
+	RateLimited:         "rate_limited",
+	RangeNotSatisfiable: "range_not_satisfiable",
+	PreconditionFailed:  "precondition_failed",
+	Expired:             "expired",
+	Unavailable:         "unavailable",
+	TooLarge:            "too_large",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// Error is the error type of the domain. Op names the operation
+// ("nodes.Move"), Kind classifies it, Message is safe to show to the
+// client, Err is the wrapped cause (never shown to the client).
+type Error struct {
+	Op      string
+	Kind    Kind
+	Message string
+	// Code is an optional ACD error code such as NAME_ALREADY_EXISTS.
+	Code string
+	// NodeID is the conflicting node for Conflict errors, if known.
+	NodeID string
+	// Param names the bad parameter for Invalid errors.
+	Param string
+	Err   error
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = e.Kind.String()
+	}
+	if e.Op != "" {
+		msg = e.Op + ": " + msg
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// E builds an *Error with a client-safe message and an optional cause.
+func E(op string, kind Kind, msg string, cause ...error) *Error {
+	e := &Error{Op: op, Kind: kind, Message: msg}
+	if len(cause) > 0 {
+		e.Err = cause[0]
+	}
+	return e
+}
+
+// Errorf is E with a formatted message.
+func Errorf(op string, kind Kind, format string, args ...any) *Error {
+	return &Error{Op: op, Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap annotates err with op, keeping its kind when it already has one and
+// classifying it as Internal otherwise. Wrap(op, nil) is nil.
+func Wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *Error
+	if errors.As(err, &de) {
+		return err
+	}
+	return &Error{Op: op, Kind: Internal, Err: err}
+}
+
+// KindOf reports the Kind of err: the Kind of the outermost *Error in its
+// chain, or Internal for any other non-nil error.
+func KindOf(err error) Kind {
+	var de *Error
+	if errors.As(err, &de) {
+		return de.Kind
+	}
+	return Internal
+}
+
+// Is reports whether err is a drive error of kind k.
+func Is(k Kind, err error) bool {
+	if err == nil {
+		return false
+	}
+	return KindOf(err) == k
+}
+
+// AsError returns the outermost *Error in err's chain, or nil.
+func AsError(err error) *Error {
+	var de *Error
+	if errors.As(err, &de) {
+		return de
+	}
+	return nil
+}
