@@ -1,0 +1,164 @@
+// Package app wires the server together: it opens the metadata and blob
+// stores named by a Config, builds the services and the HTTP handler, and
+// closes everything again. cmd/clouddrive and the end-to-end tests both
+// use it, so tests boot exactly what the binary runs.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/clouddrive/clouddrive/internal/auth"
+	"github.com/clouddrive/clouddrive/internal/blob"
+	"github.com/clouddrive/clouddrive/internal/blob/localdir"
+	"github.com/clouddrive/clouddrive/internal/changes"
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/httpapi"
+	"github.com/clouddrive/clouddrive/internal/meta"
+	"github.com/clouddrive/clouddrive/internal/meta/sqlite"
+	"github.com/clouddrive/clouddrive/internal/nodes"
+	"github.com/clouddrive/clouddrive/internal/templink"
+)
+
+// Config selects the stores and settings of a server.
+type Config struct {
+	// DataDir holds meta.db (SQLite) and blobs/ (local blob store).
+	DataDir string
+	// PublicURL is the external base URL; empty derives it per request.
+	PublicURL string
+	// DefaultQuota for new users, in bytes; 0 is unlimited.
+	DefaultQuota int64
+	Logger       *slog.Logger
+	// Now defaults to time.Now.
+	Now drive.Clock
+}
+
+// App is an opened server.
+type App struct {
+	Meta   meta.Store
+	Blobs  blob.Store
+	Nodes  *nodes.Service
+	Tokens *auth.Tokens
+	API    *httpapi.Server
+}
+
+// DefaultDataDir is where the embedded stores live when --data is not
+// given: $XDG_DATA_HOME/clouddrive, or ~/.local/share/clouddrive.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "clouddrive")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "clouddrive-data"
+	}
+	return filepath.Join(home, ".local", "share", "clouddrive")
+}
+
+func (c *Config) defaults() {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// OpenMeta opens only the metadata store (admin commands use it while a
+// server may be running on the same data directory).
+func OpenMeta(ctx context.Context, cfg Config) (meta.Store, error) {
+	cfg.defaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "meta.db"))
+}
+
+// NewNodes returns the node service over the given stores.
+func NewNodes(cfg Config, m meta.Store, b blob.Store) *nodes.Service {
+	cfg.defaults()
+	return &nodes.Service{Meta: m, Blobs: b, Now: cfg.Now, NewID: drive.NewID,
+		Logger: cfg.Logger.With("component", "nodes"), DefaultQuota: cfg.DefaultQuota}
+}
+
+// Open opens the stores and builds the server.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	cfg.defaults()
+	m, err := OpenMeta(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	b, err := localdir.New(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	key, err := linkKey(ctx, m)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	svc := NewNodes(cfg, m, b)
+	tokens := &auth.Tokens{Meta: m, Now: cfg.Now}
+	api := &httpapi.Server{
+		Nodes:     svc,
+		Feed:      &changes.Feed{Meta: m},
+		Tokens:    tokens,
+		Links:     &templink.Signer{Key: key},
+		Logger:    cfg.Logger.With("component", "httpapi"),
+		Now:       cfg.Now,
+		PublicURL: cfg.PublicURL,
+	}
+	return &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api}, nil
+}
+
+// linkKey returns the temp-link signing key shared by every replica,
+// creating it on first start.
+func linkKey(ctx context.Context, m meta.Store) ([]byte, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	var v string
+	err := m.Update(ctx, func(tx meta.Tx) error {
+		var err error
+		v, err = tx.PutSettingIfAbsent(ctx, "templink_key", hex.EncodeToString(b[:]))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(v)
+}
+
+// Handler returns the HTTP handler.
+func (a *App) Handler() http.Handler { return a.API.Handler() }
+
+// Close closes the stores.
+func (a *App) Close() error {
+	return errors.Join(a.Meta.Close())
+}
+
+// AdminToken creates user name if needed and mints an access token with
+// full scopes for the admin app. ttl 0 never expires.
+func AdminToken(ctx context.Context, cfg Config, m meta.Store, name string, ttl time.Duration) (string, error) {
+	cfg.defaults()
+	svc := NewNodes(cfg, m, nil)
+	u, err := svc.EnsureUser(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	t := &auth.Tokens{Meta: m, Now: cfg.Now}
+	return t.Mint(ctx, u.ID, auth.AdminClientID, drive.ScopeReadAll+" "+drive.ScopeWrite, ttl)
+}

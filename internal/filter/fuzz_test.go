@@ -1,0 +1,54 @@
+package filter_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/filter"
+)
+
+// FuzzParse checks that Parse never panics, that it fails only with
+// drive.Invalid errors, that whatever it accepts compiles with one
+// argument per placeholder, and that the canonical String form parses
+// back to itself.
+func FuzzParse(f *testing.F) {
+	for _, tt := range parseTests {
+		f.Add(tt.in)
+	}
+	for _, tt := range parseErrorTests {
+		if len(tt.in) <= 1024 {
+			f.Add(tt.in)
+		}
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		e, err := filter.Parse(q)
+		if err != nil {
+			if de := drive.AsError(err); de == nil || de.Kind != drive.Invalid || de.Param != "filters" {
+				t.Fatalf("Parse(%q) error = %#v, want drive.Invalid with Param filters", q, err)
+			}
+			return
+		}
+		where, args, err := filter.Compile(e)
+		if err != nil {
+			t.Fatalf("Compile(Parse(%q)) error: %v", q, err)
+		}
+		if n := strings.Count(where, "?"); n != len(args) {
+			t.Fatalf("Compile(Parse(%q)) = %s with %d args, want %d", q, where, len(args), n)
+		}
+		if e == nil {
+			return
+		}
+		s := e.String()
+		if len(s) > filter.MaxLength {
+			return // the canonical form repeats fields of value groups
+		}
+		e2, err := filter.Parse(s)
+		if err != nil {
+			t.Fatalf("Parse(%q) error: %v (canonical form of %q)", s, err, q)
+		}
+		if s2 := e2.String(); s2 != s {
+			t.Fatalf("Parse(%q).String() = %q, want the same (canonical form of %q)", s, s2, q)
+		}
+	})
+}

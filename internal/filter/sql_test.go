@@ -1,0 +1,392 @@
+package filter_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	_ "modernc.org/sqlite"
+
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/filter"
+)
+
+func ms(s string) int64 {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.UnixMilli()
+}
+
+func TestCompile(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		in        string
+		wantWhere string
+		wantArgs  []any
+	}{
+		{"Empty", ``, `(1=1)`, nil},
+		{"RootLookup", `kind:FOLDER AND isRoot:true`, `((n.kind = ?) AND (n.is_root = 1))`, []any{"FOLDER"}},
+		{"IsRootFalse", `isRoot:false`, `(n.is_root = 0)`, nil},
+		{"KindWildcard", `kind:F*`, `(n.kind IN (?, ?))`, []any{"FILE", "FOLDER"}},
+		{"StatusWildcard", `status:P*`, `(n.status IN (?, ?))`, []any{"PURGED", "PENDING"}},
+		{"KindGroup", `kind:(FILE OR FOLDER)`, `((n.kind = ?) OR (n.kind = ?))`, []any{"FILE", "FOLDER"}},
+		{"Not", `NOT kind:FILE`, `((n.kind = ?) IS NOT TRUE)`, []any{"FILE"}},
+		{"Parents", `parents:` + id22,
+			`(EXISTS (SELECT 1 FROM node_parents p WHERE p.child_id = n.id AND p.parent_id = ?))`, []any{id22}},
+		{"Labels", `labels:x`,
+			`(EXISTS (SELECT 1 FROM node_labels l WHERE l.node_id = n.id AND l.label = ?))`, []any{"x"}},
+		{"ID", `id:AbC`, `(n.id = ?)`, []any{"AbC"}},
+		{"NameFolded", `name:"STRASSE\ File.TXT"`, `(n.name_key = ?)`, []any{"strasse file.txt"}},
+		{"NameEszett", `name:Straße`, `(n.name_key = ?)`, []any{"strasse"}},
+		{"NameLike", `name:100%_\\A*b*`, `(n.name_key LIKE ? ESCAPE '\')`, []any{`100\%\_\\a%b%`}},
+		{"Description", `description:"Quarterly Report"`, `(LOWER(n.description) = ?)`, []any{"quarterly report"}},
+		{"MD5", `contentProperties.md5:ABCDEF`, `(n.md5 = ?)`, []any{"abcdef"}},
+		{"ContentType", `contentProperties.contentType:Image/JPEG`, `(LOWER(n.content_type) = ?)`, []any{"image/jpeg"}},
+		{"Extension", `contentProperties.extension:JPG`, `(LOWER(n.extension) = ?)`, []any{"jpg"}},
+		{"Size", `contentProperties.size:42`, `(n.size = ?)`, []any{int64(42)}},
+		{"SizeRange", `contentProperties.size:{0 TO 1000]`, `(n.size > ? AND n.size <= ?)`, []any{int64(0), int64(1000)}},
+		{"SizeRangeOpen", `contentProperties.size:[10 TO *}`, `(n.size >= ?)`, []any{int64(10)}},
+		{"SizeRangeAll", `contentProperties.size:[* TO *]`, `(n.size IS NOT NULL)`, nil},
+		{"CreatedOpen", `createdDate:[2014-01-01T00:00:00Z TO *]`, `(n.created_at >= ?)`, []any{ms("2014-01-01T00:00:00Z")}},
+		{"ModifiedMixed", `modifiedDate:{2015-01-01T00:00:00.000Z TO 2016-01-01T00:00:00Z]`,
+			`(n.modified_at >= ? AND n.modified_at < ?)`,
+			[]any{ms("2015-01-01T00:00:00.001Z"), ms("2016-01-01T00:00:01Z")}},
+		{"DayExact", `contentProperties.contentDate:2014-01-01`, `(n.content_date >= ? AND n.content_date < ?)`,
+			[]any{ms("2014-01-01T00:00:00Z"), ms("2014-01-02T00:00:00Z")}},
+		{"DayExclusiveUpper", `createdDate:[* TO 2014-01-01}`, `(n.created_at < ?)`, []any{ms("2014-01-01T00:00:00Z")}},
+		{"ZoneOffset", `createdDate:2014-01-01T02:00:00+02:00`, `(n.created_at >= ? AND n.created_at < ?)`,
+			[]any{ms("2014-01-01T00:00:00Z"), ms("2014-01-01T00:00:01Z")}},
+		{"HiddenFalse", `settings.hidden:false`, `(1=1)`, nil},
+		{"HiddenTrue", `settings.hidden:true`, `(1=0)`, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := filter.Parse(tt.in)
+			if err != nil {
+				t.Fatalf("Parse(%q) error: %v", tt.in, err)
+			}
+			where, args, err := filter.Compile(e)
+			if err != nil {
+				t.Fatalf("Compile(%q) error: %v", tt.in, err)
+			}
+			if where != tt.wantWhere {
+				t.Errorf("Compile(%q) where = %s, want %s", tt.in, where, tt.wantWhere)
+			}
+			if diff := cmp.Diff(tt.wantArgs, args); diff != "" {
+				t.Errorf("Compile(%q) args mismatch (-want +got):\n%s", tt.in, diff)
+			}
+		})
+	}
+}
+
+func TestCompileError(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   filter.Expr
+	}{
+		{"UnknownField", filter.Term{Field: "foo", Pattern: []string{"x"}}},
+		{"NonCanonicalField", filter.Term{Field: "Kind", Pattern: []string{"FILE"}}},
+		{"NoValue", filter.Term{Field: "kind"}},
+		{"PatternAndRange", filter.Term{Field: "createdDate", Pattern: []string{"x"}, Range: &filter.Range{}}},
+		{"BadKind", filter.Term{Field: "kind", Pattern: []string{"file"}}},
+		{"NilInAnd", filter.And{filter.Term{Field: "kind", Pattern: []string{"FILE"}}, nil}},
+		{"NilNot", filter.Not{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			where, _, err := filter.Compile(tt.in)
+			if err == nil {
+				t.Fatalf("Compile(%v) = %s, want error", tt.in, where)
+			}
+			if de := drive.AsError(err); de == nil || de.Kind != drive.Invalid || de.Param != "filters" {
+				t.Errorf("Compile(%v) error = %#v, want drive.Invalid with Param filters", tt.in, err)
+			}
+		})
+	}
+}
+
+func TestCompileEmptyLists(t *testing.T) {
+	for _, tt := range []struct {
+		in   filter.Expr
+		want string
+	}{
+		{filter.And{}, "(1=1)"},
+		{filter.Or{}, "(1=0)"},
+	} {
+		if got, _, err := filter.Compile(tt.in); err != nil || got != tt.want {
+			t.Errorf("Compile(%#v) = %q, %v, want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// openDB opens an in-memory SQLite database with the production schema.
+func openDB(t *testing.T) *sql.DB {
+	t.Helper()
+	data, err := os.ReadFile("../meta/sqlite/migrations/00001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := string(data)
+	_, schema, ok := strings.Cut(schema, "-- +goose Up")
+	if !ok {
+		t.Fatal("migration has no goose Up section")
+	}
+	schema, _, _ = strings.Cut(schema, "-- +goose Down")
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One connection: every connection to :memory: is its own database.
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(schema); err != nil {
+		t.Fatalf("applying schema: %v", err)
+	}
+	return db
+}
+
+type fixture struct {
+	id, kind, name, status string
+	isRoot                 bool
+	description            string
+	created, modified      string // RFC 3339
+	size                   any    // int or nil
+	md5, contentType, ext  any    // string or nil
+	contentDate            any    // RFC 3339 string or nil
+	parents, labels        []string
+}
+
+const (
+	day2013 = "2013-01-01T00:00:00Z"
+	rootID  = "rootAAAAAAAAAAAAAAAAAA"
+)
+
+var fixtures = []fixture{
+	{id: rootID, kind: "FOLDER", isRoot: true, created: day2013, modified: day2013},
+	{id: id22, kind: "FOLDER", name: "Photos", created: "2014-03-01T00:00:00Z", modified: "2014-03-01T00:00:00Z", parents: []string{rootID}},
+	{id: "folder2", kind: "FOLDER", name: "Docs", created: day2013, modified: day2013, parents: []string{rootID, id22}},
+	{id: "file1", kind: "FILE", name: "my file(1).txt", description: "Quarterly Report",
+		created: "2014-06-01T12:00:00Z", modified: "2015-01-01T00:00:00.000Z",
+		size: 100, md5: "0cc175b9c0f1b6a831c399e269772661", contentType: "text/plain", ext: "txt", parents: []string{id22}},
+	{id: "file2", kind: "FILE", name: "Straße.jpg", created: "2015-06-01T00:00:00Z", modified: "2015-06-01T00:00:00.500Z",
+		size: 2048, md5: "92eb5ffee6ae2fec3ad71c777531578f", contentType: "image/jpeg", ext: "jpg",
+		contentDate: "2015-05-31T18:00:00Z", parents: []string{id22}, labels: []string{"holiday", "photo"}},
+	{id: "file3", kind: "FILE", name: "IMAGE001.JPG", created: "2016-01-01T00:00:00.500Z", modified: "2016-01-01T00:00:00.500Z",
+		size: 0, md5: "d41d8cd98f00b204e9800998ecf8427e", contentType: "image/jpeg", ext: "JPG", parents: []string{id22}, labels: []string{"photo"}},
+	{id: "file4", kind: "FILE", name: "image002.png", created: "2016-02-01T00:00:00Z", modified: "2016-02-01T00:00:00Z",
+		size: 5000, contentType: "image/png", ext: "png", parents: []string{rootID}},
+	{id: "file5", kind: "FILE", name: `say "hi" \o (copy).txt`, created: day2013, modified: day2013, size: 4096, parents: []string{rootID}},
+	{id: "file6", kind: "FILE", name: "100% done", created: day2013, modified: day2013, size: 4096, parents: []string{rootID}},
+	{id: "file7", kind: "FILE", name: "1000 things", created: day2013, modified: day2013, size: 4096, parents: []string{rootID}},
+	{id: "file8", kind: "FILE", name: "a_c", created: day2013, modified: day2013, size: 4096, parents: []string{rootID}},
+	{id: "file9", kind: "FILE", name: "abc", created: day2013, modified: day2013, size: 4096, parents: []string{rootID}},
+	{id: "trash1", kind: "FILE", name: "old.txt", status: "TRASH", created: day2013, modified: day2013,
+		size: 10, contentType: "text/plain", ext: "txt", parents: []string{id22}},
+	{id: "asset1", kind: "ASSET", name: "thumb", created: day2013, modified: day2013, parents: []string{"file2"}},
+}
+
+func insertFixtures(t *testing.T, db *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `INSERT INTO users (id, name, root_id, epoch, created_at) VALUES ('u1', 'alice', ?, 'e', 0)`, rootID); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fixtures {
+		var name, nameKey any
+		if f.name != "" {
+			name, nameKey = f.name, drive.NameKey(f.name)
+		}
+		status := f.status
+		if status == "" {
+			status = "AVAILABLE"
+		}
+		isRoot := 0
+		if f.isRoot {
+			isRoot = 1
+		}
+		contentDate := f.contentDate
+		if s, ok := contentDate.(string); ok {
+			contentDate = ms(s)
+		}
+		_, err := db.ExecContext(ctx, `INSERT INTO nodes (id, user_id, kind, name, name_key, status, is_root, description,
+			created_at, modified_at, created_by, version, change_seq, size, md5, content_type, extension, content_date)
+			VALUES (?, 'u1', ?, ?, ?, ?, ?, ?, ?, ?, 'test', 1, 1, ?, ?, ?, ?, ?)`,
+			f.id, f.kind, name, nameKey, status, isRoot, f.description, ms(f.created), ms(f.modified),
+			f.size, f.md5, f.contentType, f.ext, contentDate)
+		if err != nil {
+			t.Fatalf("inserting %s: %v", f.id, err)
+		}
+		for _, p := range f.parents {
+			live := 0
+			if status == "AVAILABLE" {
+				live = 1
+			}
+			if _, err := db.ExecContext(ctx, `INSERT INTO node_parents (parent_id, child_id, user_id, name_key, live) VALUES (?, ?, 'u1', ?, ?)`,
+				p, f.id, drive.NameKey(f.name), live); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, l := range f.labels {
+			if _, err := db.ExecContext(ctx, `INSERT INTO node_labels (node_id, label) VALUES (?, ?)`, f.id, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func queryIDs(t *testing.T, db *sql.DB, q string) []string {
+	t.Helper()
+	e, err := filter.Parse(q)
+	if err != nil {
+		t.Fatalf("Parse(%q) error: %v", q, err)
+	}
+	where, args, err := filter.Compile(e)
+	if err != nil {
+		t.Fatalf("Compile(%q) error: %v", q, err)
+	}
+	rows, err := db.Query(`SELECT n.id FROM nodes n WHERE `+where+` ORDER BY n.id`, args...)
+	if err != nil {
+		t.Fatalf("query for %q (%s): %v", q, where, err)
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// allIDsExcept returns the sorted fixture ids not in except.
+func allIDsExcept(except ...string) []string {
+	var ids []string
+	for _, f := range fixtures {
+		if !slices.Contains(except, f.id) {
+			ids = append(ids, f.id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestSQLite(t *testing.T) {
+	db := openDB(t)
+	insertFixtures(t, db)
+	for _, tt := range []struct {
+		name string
+		q    string
+		want []string
+	}{
+		{"RootLookup", `kind:FOLDER AND isRoot:true`, []string{rootID}},
+		{"IsRoot", `isRoot:true`, []string{rootID}},
+		{"Folders", `kind:FOLDER`, []string{id22, "folder2", rootID}},
+		{"Assets", `kind:ASSET`, []string{"asset1"}},
+		{"ParentsLeadingDash", `parents:` + id22, []string{"file1", "file2", "file3", "folder2", "trash1"}},
+		{"ParentsLeadingDashFolders", `parents:` + id22 + ` AND kind:FOLDER`, []string{"folder2"}},
+		{"ParentsMulti", `parents:` + rootID + ` AND kind:FOLDER`, []string{id22, "folder2"}},
+		{"GoACDName", goACDNameQuery(id22, "my file(1).txt"), []string{"file1"}},
+		{"GoACDNameOtherCase", goACDNameQuery(id22, "MY FILE(1).TXT"), []string{"file1"}},
+		{"GoACDNameWrongParent", goACDNameQuery(rootID, "my file(1).txt"), []string{}},
+		{"GoACDQuotesBackslash", goACDNameQuery(rootID, `say "hi" \o (copy).txt`), []string{"file5"}},
+		{"NameUnquotedEscaped", `name:my\ file\(1\).txt`, []string{"file1"}},
+		{"NameFoldingUpper", `name:STRASSE.JPG`, []string{"file2"}},
+		{"NameFoldingEszett", `name:"straße.jpg"`, []string{"file2"}},
+		{"NamePrefix", `name:image*`, []string{"file3", "file4"}},
+		{"NameSuffix", `name:*.JPG`, []string{"file2", "file3"}},
+		{"NameInfix", `name:*file*`, []string{"file1"}},
+		{"NamePercentLiteral", `name:100%*`, []string{"file6"}},
+		{"NameUnderscoreLiteral", `name:a_*`, []string{"file8"}},
+		{"NameQuestionMarkLiteral", `name:a?c`, []string{}},
+		{"NameEscapedStarLiteral", `name:abc\*`, []string{}},
+		{"NameQuotedStarLiteral", `name:"ab*"`, []string{}},
+		{"NameAny", `name:*`, allIDsExcept(rootID)},
+		{"NotNameIncludesRoot", `NOT name:abc`, allIDsExcept("file9")},
+		{"Trash", `status:TRASH AND kind:FILE`, []string{"trash1"}},
+		{"TrashFolders", `status:TRASH AND kind:FOLDER`, []string{}},
+		{"StatusWildcard", `status:AVAIL*`, allIDsExcept("trash1")},
+		{"CreatedFrom", `createdDate:[2015-01-01T00:00:00Z TO *]`, []string{"file2", "file3", "file4"}},
+		{"CreatedDay", `createdDate:2014-06-01`, []string{"file1"}},
+		{"CreatedSecond", `createdDate:2016-01-01T00:00:00Z`, []string{"file3"}},
+		{"CreatedMilli", `createdDate:2016-01-01T00:00:00.000Z`, []string{}},
+		{"ModifiedExclusiveLower", `modifiedDate:{2015-01-01T00:00:00.000Z TO 2016-01-01T00:00:00Z]`, []string{"file2", "file3"}},
+		{"ModifiedExclusiveUpper", `modifiedDate:[2015-01-01T00:00:00.000Z TO 2016-01-01T00:00:00Z}`, []string{"file1", "file2"}},
+		{"ModifiedDays", `modifiedDate:[2015-01-01 TO 2016-01-01]`, []string{"file1", "file2", "file3"}},
+		{"ContentDate", `contentProperties.contentDate:[2015-01-01 TO 2015-12-31]`, []string{"file2"}},
+		{"ContentDateAny", `contentProperties.contentDate:[* TO *]`, []string{"file2"}},
+		{"Size", `contentProperties.size:[0 TO 1000]`, []string{"file1", "file3", "trash1"}},
+		{"SizeExclusive", `contentProperties.size:{0 TO 100}`, []string{"trash1"}},
+		{"SizeExact", `contentProperties.size:0`, []string{"file3"}},
+		{"NotSizeIncludesFolders", `NOT contentProperties.size:[0 TO 1000]`, allIDsExcept("file1", "file3", "trash1")},
+		{"MD5Upper", `contentProperties.md5:0CC175B9C0F1B6A831C399E269772661`, []string{"file1"}},
+		{"ContentType", `contentProperties.contentType:image/jpeg`, []string{"file2", "file3"}},
+		{"ContentTypePrefix", `contentProperties.contentType:image/*`, []string{"file2", "file3", "file4"}},
+		{"Extension", `contentProperties.extension:jpg`, []string{"file2", "file3"}},
+		{"Labels", `labels:photo`, []string{"file2", "file3"}},
+		{"LabelsAnd", `labels:holiday AND labels:photo`, []string{"file2"}},
+		{"LabelsCaseSensitive", `labels:PHOTO`, []string{}},
+		{"Description", `description:"quarterly report"`, []string{"file1"}},
+		{"DescriptionPrefix", `description:QUARTERLY*`, []string{"file1"}},
+		{"ID", `id:file4`, []string{"file4"}},
+		{"KindGroup", `kind:(FILE* OR FOLDER*)`, allIDsExcept("asset1")},
+		{"NotKind", `NOT kind:FILE`, []string{id22, "asset1", "folder2", rootID}},
+		{"OrParents", `(kind:FILE OR kind:FOLDER) AND parents:` + id22, []string{"file1", "file2", "file3", "folder2", "trash1"}},
+		{"NotStatus", `parents:` + id22 + ` AND kind:FILE AND NOT status:TRASH`, []string{"file1", "file2", "file3"}},
+		{"NotGroup", `parents:` + rootID + ` AND NOT (name:a* OR name:1*)`, []string{id22, "file4", "file5", "folder2"}},
+		{"ValueGroupAnd", `name:(*a* AND *c*)`, []string{"file5", "file8", "file9"}},
+		{"HiddenFalse", `settings.hidden:false AND kind:FOLDER`, []string{id22, "folder2", rootID}},
+		{"HiddenTrue", `settings.hidden:true`, []string{}},
+		{"NotHiddenTrue", `NOT settings.hidden:true AND isRoot:true`, []string{rootID}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := queryIDs(t, db, tt.q)
+			want := slices.Sorted(slices.Values(tt.want))
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("query %q mismatch (-want +got):\n%s", tt.q, diff)
+			}
+		})
+	}
+}
+
+// TestSQLiteLimits runs queries at the parser's limits, which must stay
+// within SQLite's expression depth and LIKE pattern limits.
+func TestSQLiteLimits(t *testing.T) {
+	db := openDB(t)
+	insertFixtures(t, db)
+	// A long name for the LIKE patterns below to backtrack over.
+	long := strings.Repeat("a", drive.MaxNameLength-1) + "c"
+	if _, err := db.Exec(`INSERT INTO nodes (id, user_id, kind, name, name_key, status, created_at, modified_at, created_by, version, change_seq)
+		VALUES ('long', 'u1', 'FILE', ?, ?, 'AVAILABLE', 0, 0, 'test', 1, 1)`, long, long); err != nil {
+		t.Fatal(err)
+	}
+	deep := strings.Repeat("NOT (", filter.MaxDepth/2) + "kind:FILE" + strings.Repeat(")", filter.MaxDepth/2)
+	for _, q := range []string{
+		strings.Repeat("id:x OR ", filter.MaxTerms-1) + "id:file1",
+		strings.Repeat("kind:F* AND ", filter.MaxTerms-1) + "id:file1",
+		strings.Repeat("(", filter.MaxDepth-1) + strings.Repeat("id:x OR ", 100) + "id:file1" + strings.Repeat(")", filter.MaxDepth-1),
+		deep,
+		`name:` + strings.Repeat(`a*`, (filter.MaxLength-len(`name:b`))/2) + `b`,
+		`name:` + strings.Repeat(`ΐ`, (filter.MaxLength-len(`name:*`))/2) + `*`,
+		`name:` + strings.Repeat(`%`, filter.MaxLength-len(`name:*`)) + `*`,
+		`name:` + strings.Repeat(`*a`, (filter.MaxLength-len(`name:*b`))/2) + `*b`,
+		`name:` + strings.Repeat(`a*`, 20) + `b`,
+		`name:` + strings.Repeat(`*a`, 100) + `*b*` + strings.Repeat(`a*`, 100),
+	} {
+		start := time.Now()
+		queryIDs(t, db, q)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("query %.40q... took %v", q, d)
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/clouddrive/clouddrive/acd"
+	"github.com/clouddrive/clouddrive/internal/changes"
+	"github.com/clouddrive/clouddrive/internal/drive"
+)
+
+// changesBody accepts includePurged as a string ("true", as go-acd and
+// acd_cli send it) or a boolean.
+type changesBody struct {
+	Checkpoint    string          `json:"checkpoint"`
+	ChunkSize     int             `json:"chunkSize"`
+	MaxNodes      int             `json:"maxNodes"`
+	IncludePurged json.RawMessage `json:"includePurged"`
+}
+
+func parseBool(raw json.RawMessage) (bool, error) {
+	s := strings.Trim(strings.TrimSpace(string(raw)), `"`)
+	switch strings.ToLower(s) {
+	case "", "false", "null", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, &drive.Error{Op: "httpapi.changes", Kind: drive.Invalid, Param: "includePurged", Message: "includePurged must be true or false"}
+}
+
+// postChanges streams the changes feed: one JSON object per line, then
+// {"end":true} (omitted when maxNodes cut the stream short).
+func (s *Server) postChanges(w http.ResponseWriter, r *http.Request) {
+	var in changesBody
+	if err := readJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	purged, err := parseBool(in.IncludePurged)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.ChunkSize < 0 || in.MaxNodes < 0 {
+		s.writeError(w, r, &drive.Error{Op: "httpapi.changes", Kind: drive.Invalid, Param: "chunkSize", Message: "chunkSize and maxNodes must not be negative"})
+		return
+	}
+	p, _ := drive.FromContext(r.Context())
+	req := changes.Request{Checkpoint: in.Checkpoint, ChunkSize: in.ChunkSize, MaxNodes: in.MaxNodes, IncludePurged: purged}
+
+	var out io.Writer = w
+	var gz *gzip.Writer
+	started := false
+	start := func() {
+		if started {
+			return
+		}
+		started = true
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Add("Vary", "Accept-Encoding")
+			gz = gzip.NewWriter(w)
+			out = gz
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+	bw := bufio.NewWriterSize(out, 64<<10)
+	flush := func() error {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		if gz != nil {
+			if err := gz.Flush(); err != nil {
+				return err
+			}
+		}
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return nil
+	}
+	var enc *json.Encoder
+	complete, err := s.Feed.Stream(r.Context(), p.UserID, req, func(set changes.Set) error {
+		if !started {
+			start()
+			bw.Reset(out)
+			enc = json.NewEncoder(bw)
+			enc.SetEscapeHTML(false)
+		}
+		// Encode writes one line per object, ended by '\n'.
+		if err := enc.Encode(acd.ChangeSet{Checkpoint: set.Checkpoint, Nodes: s.nodesJSON(r, set.Nodes, false), Reset: set.Reset, StatusCode: http.StatusOK}); err != nil {
+			return err
+		}
+		return flush()
+	})
+	if err != nil {
+		if !started {
+			s.writeError(w, r, err)
+			return
+		}
+		// Mid-stream failure: end without the end marker so the client
+		// sees an incomplete stream and retries from its checkpoint.
+		s.Logger.ErrorContext(r.Context(), "changes stream failed", "request_id", requestID(r.Context()), "err", err)
+		_ = flush()
+		if gz != nil {
+			_ = gz.Close()
+		}
+		return
+	}
+	if complete {
+		_ = enc.Encode(acd.ChangesEnd{End: true})
+	}
+	_ = flush()
+	if gz != nil {
+		_ = gz.Close()
+	}
+}

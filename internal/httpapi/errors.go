@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/clouddrive/clouddrive/acd"
+	"github.com/clouddrive/clouddrive/internal/drive"
+)
+
+// statusOf is the only map from error kinds to HTTP status codes.
+func statusOf(k drive.Kind) int {
+	switch k {
+	case drive.Invalid:
+		return http.StatusBadRequest
+	case drive.Unauthorized:
+		return http.StatusUnauthorized
+	case drive.Forbidden, drive.QuotaExceeded:
+		return http.StatusForbidden
+	case drive.NotFound:
+		return http.StatusNotFound
+	case drive.Conflict:
+		return http.StatusConflict
+	case drive.RateLimited:
+		return http.StatusTooManyRequests
+	case drive.RangeNotSatisfiable:
+		return http.StatusRequestedRangeNotSatisfiable
+	case drive.PreconditionFailed:
+		return http.StatusPreconditionFailed
+	case drive.Expired:
+		return http.StatusBadRequest
+	case drive.Unavailable:
+		return http.StatusServiceUnavailable
+	case drive.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// classify turns transport-level failures into drive errors: a request
+// body that ended early is the client's fault (400), an oversized body is
+// 413, a cancelled request is not a server error.
+func classify(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return drive.E("httpapi", drive.TooLarge, "request body too large", err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return drive.E("httpapi", drive.Invalid, "request body ended before the multipart closing boundary", err)
+	case errors.Is(err, context.Canceled) && drive.KindOf(err) == drive.Internal:
+		return drive.E("httpapi", drive.Unavailable, "request cancelled", err)
+	}
+	return err
+}
+
+// writeError writes err as an ACD error body. Internal errors show a
+// generic message; their details go to the log under the request's logref.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	err = classify(err)
+	kind := drive.KindOf(err)
+	status := statusOf(kind)
+	body := acd.Error{Logref: requestID(r.Context()), Message: "Internal failure"}
+	if de := drive.AsError(err); de != nil && kind != drive.Internal {
+		body.Message = de.Message
+		if body.Message == "" {
+			body.Message = kind.String()
+		}
+		if de.Param != "" {
+			body.Message = de.Param + ": " + body.Message
+		}
+		body.Code = de.Code
+		if de.NodeID != "" {
+			body.Info = &acd.ErrorInfo{NodeID: de.NodeID}
+		}
+	}
+	switch kind {
+	case drive.Internal:
+		s.Logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("logref", body.Logref), slog.Any("err", err))
+	case drive.RateLimited:
+		body.Message = "Rate exceeded"
+		w.Header().Set("Retry-After", "1")
+	case drive.Unavailable:
+		w.Header().Set("Retry-After", "1")
+		s.Logger.LogAttrs(r.Context(), slog.LevelWarn, "request unavailable", slog.String("logref", body.Logref), slog.Any("err", err))
+	default:
+		s.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request error", slog.String("logref", body.Logref), slog.Any("err", err))
+	}
+	if kind == drive.Unauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="clouddrive"`)
+	}
+	writeJSON(w, status, body)
+}

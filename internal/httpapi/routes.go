@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/clouddrive/clouddrive/internal/drive"
+)
+
+// routes registers every route in one table. Metadata routes live under
+// /drive/v1/, content routes under /cdproxy/, as on ACD.
+func (s *Server) routes(mux *http.ServeMux) {
+	a := s.authed
+	for _, r := range []struct {
+		pattern string
+		h       http.HandlerFunc
+	}{
+		{"GET /drive/v1/account/endpoint", a(s.getEndpoint)},
+		{"GET /drive/v1/account/info", a(s.getAccountInfo)},
+		{"GET /drive/v1/account/quota", a(s.getQuota)},
+		{"GET /drive/v1/account/usage", a(s.getUsage)},
+
+		{"GET /drive/v1/nodes", a(s.listNodes)},
+		{"POST /drive/v1/nodes", a(s.createFolder)},
+		{"GET /drive/v1/nodes/{id}", a(s.getNode)},
+		{"PATCH /drive/v1/nodes/{id}", a(s.patchNode)},
+		{"DELETE /drive/v1/nodes/{id}", a(s.purgeNode)},
+		{"GET /drive/v1/nodes/{id}/children", a(s.listChildren)},
+		{"POST /drive/v1/nodes/{id}/children", a(s.moveNode)},
+		{"PUT /drive/v1/nodes/{id}/children/{child}", a(s.addChild)},
+		{"DELETE /drive/v1/nodes/{id}/children/{child}", a(s.removeChild)},
+		{"GET /drive/v1/nodes/{id}/properties/{owner}", a(s.listProperties)},
+		{"GET /drive/v1/nodes/{id}/properties/{owner}/{key}", a(s.getProperty)},
+		{"PUT /drive/v1/nodes/{id}/properties/{owner}/{key}", a(s.putProperty)},
+		{"DELETE /drive/v1/nodes/{id}/properties/{owner}/{key}", a(s.deleteProperty)},
+		{"POST /drive/v1/bulk/nodes/purge", a(s.bulkPurge)},
+
+		{"GET /drive/v1/trash", a(s.listTrash)},
+		{"PUT /drive/v1/trash/{id}", a(s.trashNode)},
+		{"POST /drive/v1/trash/{id}/restore", a(s.restoreNode)},
+
+		{"POST /drive/v1/changes", a(s.postChanges)},
+
+		{"POST /cdproxy/nodes", a(s.upload)},
+		{"PUT /cdproxy/nodes/{id}/content", a(s.overwrite)},
+		{"GET /cdproxy/nodes/{id}/content", a(s.download)},
+		{"HEAD /cdproxy/nodes/{id}/content", a(s.download)},
+		{"GET /cdproxy/templink/{token}", s.tempLinkDownload},
+		{"HEAD /cdproxy/templink/{token}", s.tempLinkDownload},
+	} {
+		mux.HandleFunc(r.pattern, r.h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, drive.E("httpapi", drive.NotFound, "unknown operation "+r.Method+" "+r.URL.Path))
+	})
+}

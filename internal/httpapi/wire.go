@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/clouddrive/clouddrive/acd"
+	"github.com/clouddrive/clouddrive/internal/drive"
+)
+
+
+// nodeJSON converts a domain node to its wire form. tempLink adds a signed
+// download link to files.
+func (s *Server) nodeJSON(r *http.Request, n *drive.Node, tempLink bool) *acd.Node {
+	out := &acd.Node{
+		ID:           n.ID,
+		Name:         n.Name,
+		Kind:         string(n.Kind),
+		Status:       string(n.Status),
+		Parents:      n.Parents,
+		Labels:       n.Labels,
+		Description:  n.Description,
+		CreatedDate:  n.CreatedAt.UTC().Format(acd.TimeFormat),
+		ModifiedDate: n.ModifiedAt.UTC().Format(acd.TimeFormat),
+		CreatedBy:    n.CreatedBy,
+		Version:      n.Version,
+		ETagResponse: etag(n),
+		IsRoot:       n.IsRoot,
+	}
+	if out.Parents == nil {
+		out.Parents = []string{}
+	}
+	if out.Labels == nil {
+		out.Labels = []string{}
+	}
+	if c := n.Content; c != nil && n.Kind == drive.KindFile {
+		cp := &acd.ContentProperties{Size: c.Size, MD5: c.MD5, ContentType: c.ContentType, Extension: c.Extension, Version: c.Version}
+		if !c.ContentDate.IsZero() {
+			cp.ContentDate = c.ContentDate.UTC().Format(acd.TimeFormat)
+		}
+		if n.Status == drive.StatusPurged {
+			cp = nil
+		}
+		out.ContentProperties = cp
+		if tempLink && n.Status == drive.StatusAvailable {
+			exp := s.Now().Add(s.tempLinkTTL())
+			out.TempLink = s.baseURL(r) + "/cdproxy/templink/" + url.PathEscape(s.Links.Sign(n.UserID, n.ID, exp))
+		}
+	}
+	return out
+}
+
+// etag is a short stable tag of a node version.
+func etag(n *drive.Node) string {
+	sum := sha256.Sum256([]byte(n.ID + ":" + strconv.FormatInt(n.Version, 10)))
+	return base64.RawURLEncoding.EncodeToString(sum[:8])
+}
+
+func (s *Server) nodesJSON(r *http.Request, ns []*drive.Node, tempLink bool) []*acd.Node {
+	out := make([]*acd.Node, len(ns))
+	for i, n := range ns {
+		out[i] = s.nodeJSON(r, n, tempLink)
+	}
+	return out
+}

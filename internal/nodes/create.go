@@ -1,0 +1,375 @@
+package nodes
+
+import (
+	"context"
+	"io"
+	"unicode/utf8"
+
+	"github.com/clouddrive/clouddrive/internal/blob"
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/meta"
+)
+
+// NewNode is the metadata of a node to create.
+type NewNode struct {
+	Name        string
+	Kind        drive.NodeKind
+	Parents     []string
+	Labels      []string
+	Description string
+	// Properties maps owner -> key -> value; only the caller's app may be
+	// the owner.
+	Properties map[string]map[string]string
+}
+
+// UploadOptions tune an upload.
+type UploadOptions struct {
+	// SuppressDedup skips the same-MD5 check (suppress=deduplication).
+	SuppressDedup bool
+	// LocalID is the client's idempotency key; reusing one gives 409.
+	LocalID string
+	// ContentType is the content part's Content-Type.
+	ContentType string
+}
+
+func (s *Service) prepare(ctx context.Context, op string, p drive.Principal, in *NewNode, want drive.NodeKind) error {
+	if in.Kind == "" {
+		in.Kind = want
+	}
+	if in.Kind != want {
+		return &drive.Error{Op: op, Kind: drive.Invalid, Param: "kind", Message: "kind must be " + string(want)}
+	}
+	if err := drive.ValidateName(op, in.Name); err != nil {
+		return err
+	}
+	if err := validateLabels(op, in.Labels); err != nil {
+		return err
+	}
+	if len(in.Description) > MaxDescription {
+		return &drive.Error{Op: op, Kind: drive.Invalid, Param: "description", Message: "description is too long"}
+	}
+	for owner, kv := range in.Properties {
+		if err := checkOwner(op, p, owner); err != nil {
+			return err
+		}
+		if len(kv) > MaxPropertiesPerOwner {
+			return &drive.Error{Op: op, Kind: drive.Invalid, Param: "properties", Message: "too many properties for one owner (maximum 10)"}
+		}
+		for k, v := range kv {
+			if err := validateProperty(op, k, v); err != nil {
+				return err
+			}
+		}
+	}
+	in.Parents = uniq(in.Parents)
+	if len(in.Parents) == 0 {
+		var root string
+		err := s.Meta.View(ctx, func(tx meta.Tx) error {
+			u, err := tx.User(ctx, p.UserID)
+			if err == nil {
+				root = u.RootID
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		in.Parents = []string{root}
+	}
+	return nil
+}
+
+func validateLabels(op string, labels []string) error {
+	if len(labels) > MaxLabels {
+		return &drive.Error{Op: op, Kind: drive.Invalid, Param: "labels", Message: "too many labels"}
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > MaxLabelLength || !utf8.ValidString(l) {
+			return &drive.Error{Op: op, Kind: drive.Invalid, Param: "labels", Message: "labels must be 1-256 bytes of UTF-8"}
+		}
+	}
+	return nil
+}
+
+// checkParents verifies every parent and the name in each, inside tx.
+func checkParents(ctx context.Context, tx meta.Tx, op, userID string, parents []string, name, self string) error {
+	for _, pid := range parents {
+		if _, err := folder(ctx, tx, op, userID, pid); err != nil {
+			return err
+		}
+		if err := checkName(ctx, tx, op, pid, name, self); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *mutation) setProperties(ctx context.Context, id string, props map[string]map[string]string) error {
+	for owner, kv := range props {
+		for k, v := range kv {
+			if err := m.tx.SetProperty(ctx, id, owner, k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CreateFolder creates a folder (POST /nodes).
+func (s *Service) CreateFolder(ctx context.Context, in NewNode) (*drive.Node, error) {
+	const op = "nodes.CreateFolder"
+	p, err := writer(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.prepare(ctx, op, p, &in, drive.KindFolder); err != nil {
+		return nil, err
+	}
+	n := &drive.Node{ID: s.NewID(), UserID: p.UserID, Kind: drive.KindFolder, Name: in.Name,
+		Status: drive.StatusAvailable, Description: in.Description, Labels: nonNil(in.Labels), Parents: in.Parents,
+		CreatedBy: p.App}
+	err = s.write(ctx, p.UserID, func(m *mutation) error {
+		if err := checkParents(ctx, m.tx, op, p.UserID, n.Parents, n.Name, ""); err != nil {
+			return err
+		}
+		n.CreatedAt = m.now
+		if err := m.insert(ctx, n); err != nil {
+			return err
+		}
+		return m.setProperties(ctx, n.ID, in.Properties)
+	})
+	if err != nil {
+		return nil, s.withConflictID(ctx, err, n.Parents, n.Name)
+	}
+	return n, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// withConflictID fills in the conflicting node id of a name conflict that
+// the database reported without one (a concurrent writer won the race and
+// the failed statement aborted the transaction) by looking the name up in
+// a new transaction.
+func (s *Service) withConflictID(ctx context.Context, err error, parents []string, name string) error {
+	e := drive.AsError(err)
+	if e == nil || e.Kind != drive.Conflict || e.Code != "NAME_ALREADY_EXISTS" || e.NodeID != "" {
+		return err
+	}
+	_ = s.Meta.View(ctx, func(tx meta.Tx) error {
+		for _, pid := range parents {
+			if id, err := tx.ChildByName(ctx, pid, drive.NameKey(name)); err == nil && id != "" {
+				err := nameConflict(e.Op, pid, name, id).(*drive.Error)
+				e.NodeID, e.Message = id, err.Message
+				return nil
+			}
+		}
+		return nil
+	})
+	return e
+}
+
+// quotaReader fails with QuotaExceeded once more than left bytes are read.
+type quotaReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (q *quotaReader) Read(b []byte) (int, error) {
+	n, err := q.r.Read(b)
+	q.left -= int64(n)
+	if q.left < 0 {
+		return n, drive.E("nodes.Upload", drive.QuotaExceeded, "storage quota exceeded")
+	}
+	return n, err
+}
+
+// remaining returns how many bytes the user may still store, or -1 for
+// unlimited. freed is added back (the old size on overwrite).
+func remaining(ctx context.Context, tx meta.Tx, userID string, freed int64) (int64, error) {
+	u, err := tx.User(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	if u.Quota <= 0 {
+		return -1, nil
+	}
+	usage, err := tx.Usage(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	return max(u.Quota-usage.Total().Bytes+freed, 0), nil
+}
+
+// Upload creates a FILE node with the content read from r (POST
+// {content}/nodes). Checks that need no content (parents, name, localId)
+// run before a byte is read; the MD5 duplicate check runs after the bytes
+// are hashed and before they are made durable; everything is checked again
+// in the transaction that creates the node.
+func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt UploadOptions) (*drive.Node, error) {
+	const op = "nodes.Upload"
+	p, err := writer(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.prepare(ctx, op, p, &in, drive.KindFile); err != nil {
+		return nil, err
+	}
+	var left int64
+	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+		if err := checkParents(ctx, tx, op, p.UserID, in.Parents, in.Name, ""); err != nil {
+			return err
+		}
+		if opt.LocalID != "" {
+			id, err := tx.NodeByLocalID(ctx, p.UserID, opt.LocalID)
+			if err != nil {
+				return err
+			}
+			if id != "" {
+				return &drive.Error{Op: op, Kind: drive.Conflict, Code: "LOCAL_ID_ALREADY_USED", NodeID: id,
+					Message: "localId already used by node " + id}
+			}
+		}
+		left, err = remaining(ctx, tx, p.UserID, 0)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if left >= 0 {
+		r = &quotaReader{r: r, left: left}
+	}
+	check := func(info blob.Info) error {
+		if opt.SuppressDedup || info.Size == 0 {
+			return nil
+		}
+		return s.Meta.View(ctx, func(tx meta.Tx) error { return dedup(ctx, tx, op, p.UserID, info.MD5) })
+	}
+	info, err := s.Blobs.Put(ctx, r, check)
+	if err != nil {
+		return nil, err
+	}
+	n := &drive.Node{ID: s.NewID(), UserID: p.UserID, Kind: drive.KindFile, Name: in.Name,
+		Status: drive.StatusAvailable, Description: in.Description, Labels: nonNil(in.Labels), Parents: in.Parents,
+		CreatedBy: p.App, Content: &drive.Content{BlobKey: info.Key, Size: info.Size, MD5: info.MD5,
+			ContentType: contentType(in.Name, opt.ContentType), Extension: extension(in.Name), Version: 1}}
+	err = s.write(ctx, p.UserID, func(m *mutation) error {
+		if err := checkParents(ctx, m.tx, op, p.UserID, n.Parents, n.Name, ""); err != nil {
+			return err
+		}
+		if !opt.SuppressDedup && info.Size > 0 {
+			if err := dedup(ctx, m.tx, op, p.UserID, info.MD5); err != nil {
+				return err
+			}
+		}
+		left, err := remaining(ctx, m.tx, p.UserID, 0)
+		if err != nil {
+			return err
+		}
+		if left >= 0 && info.Size > left {
+			return drive.E(op, drive.QuotaExceeded, "storage quota exceeded")
+		}
+		n.CreatedAt = m.now
+		if err := m.insert(ctx, n); err != nil {
+			return err
+		}
+		if opt.LocalID != "" {
+			if err := m.tx.SetLocalID(ctx, p.UserID, n.ID, opt.LocalID); err != nil {
+				return err
+			}
+		}
+		return m.setProperties(ctx, n.ID, in.Properties)
+	})
+	if err != nil {
+		// The blob may now be unreferenced; garbage collection removes it
+		// after its grace period (it may be shared with a concurrent upload
+		// of the same bytes, so it is not deleted here).
+		return nil, s.withConflictID(ctx, err, n.Parents, n.Name)
+	}
+	return n, nil
+}
+
+func dedup(ctx context.Context, tx meta.Tx, op, userID, md5 string) error {
+	id, err := tx.NodeByMD5(ctx, userID, md5)
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		return &drive.Error{Op: op, Kind: drive.Conflict, Code: "CONTENT_ALREADY_EXISTS", NodeID: id,
+			Message: "Node with the same content (md5 " + md5 + ") already exists conflicting NodeId: " + id}
+	}
+	return nil
+}
+
+// Overwrite replaces the content of a FILE node (PUT {content}/nodes/{id}/content).
+func (s *Service) Overwrite(ctx context.Context, id string, r io.Reader, opt UploadOptions) (*drive.Node, error) {
+	const op = "nodes.Overwrite"
+	p, err := writer(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	var left int64
+	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+		n, err := visible(ctx, tx, p.UserID, id)
+		if err != nil {
+			return err
+		}
+		if err := overwritable(op, n); err != nil {
+			return err
+		}
+		left, err = remaining(ctx, tx, p.UserID, n.Content.Size)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if left >= 0 {
+		r = &quotaReader{r: r, left: left}
+	}
+	info, err := s.Blobs.Put(ctx, r, nil)
+	if err != nil {
+		return nil, err
+	}
+	var n *drive.Node
+	err = s.write(ctx, p.UserID, func(m *mutation) error {
+		if n, err = visible(ctx, m.tx, p.UserID, id); err != nil {
+			return err
+		}
+		if err := overwritable(op, n); err != nil {
+			return err
+		}
+		left, err := remaining(ctx, m.tx, p.UserID, n.Content.Size)
+		if err != nil {
+			return err
+		}
+		if left >= 0 && info.Size > left {
+			return drive.E(op, drive.QuotaExceeded, "storage quota exceeded")
+		}
+		c := n.Content
+		c.BlobKey, c.Size, c.MD5 = info.Key, info.Size, info.MD5
+		c.ContentType = contentType(n.Name, opt.ContentType)
+		if opt.ContentType == "" || opt.ContentType == "application/octet-stream" {
+			c.ContentType = contentType(n.Name, "")
+		}
+		c.Version++
+		return m.update(ctx, n, drive.EventContentUpdated)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func overwritable(op string, n *drive.Node) error {
+	if n.Kind != drive.KindFile || n.Content == nil {
+		return &drive.Error{Op: op, Kind: drive.Invalid, Param: "id", Message: "only files have content"}
+	}
+	if n.Status != drive.StatusAvailable {
+		return &drive.Error{Op: op, Kind: drive.Conflict, Code: "NODE_NOT_AVAILABLE", Message: "node is in the trash"}
+	}
+	return nil
+}

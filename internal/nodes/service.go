@@ -1,0 +1,383 @@
+package nodes
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"mime"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clouddrive/clouddrive/internal/blob"
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/meta"
+)
+
+// Service applies ACD rules to the metadata and blob stores. Its methods
+// take the caller from the context (drive.FromContext) and see only that
+// user's nodes. It is safe for concurrent use.
+type Service struct {
+	Meta   meta.Store
+	Blobs  blob.Store
+	Now    drive.Clock
+	NewID  drive.IDGen
+	Logger *slog.Logger
+	// DefaultQuota is the quota of new users in bytes; 0 is unlimited.
+	DefaultQuota int64
+}
+
+// RootCreator is the createdBy value of root folders, as on ACD.
+const RootCreator = "CloudDriveFiles"
+
+// Property limits, as on ACD.
+const (
+	MaxPropertiesPerOwner = 10
+	MaxPropertyValue      = 500
+	MaxPropertyKey        = 64
+	MaxLabels             = 64
+	MaxLabelLength        = 256
+	MaxDescription        = 4096
+)
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+
+func caller(ctx context.Context, op string) (drive.Principal, error) {
+	p, ok := drive.FromContext(ctx)
+	if !ok || p.UserID == "" {
+		return p, drive.E(op, drive.Unauthorized, "not authenticated")
+	}
+	return p, nil
+}
+
+func writer(ctx context.Context, op string) (drive.Principal, error) {
+	p, err := caller(ctx, op)
+	if err != nil {
+		return p, err
+	}
+	if !p.CanWrite() {
+		return p, &drive.Error{Op: op, Kind: drive.Forbidden, Message: "Insufficient permissions granted for operation: " + op}
+	}
+	return p, nil
+}
+
+// EnsureUser returns the user called name, creating it with a root folder
+// when absent.
+func (s *Service) EnsureUser(ctx context.Context, name string) (*drive.User, error) {
+	const op = "nodes.EnsureUser"
+	if name == "" || len(name) > 128 || strings.ContainsAny(name, " \t\r\n/") {
+		return nil, drive.E(op, drive.Invalid, "user name must be 1-128 characters without spaces or '/'")
+	}
+	var u *drive.User
+	err := s.Meta.Update(ctx, func(tx meta.Tx) error {
+		var err error
+		u, err = tx.UserByName(ctx, name)
+		if err == nil || !drive.Is(drive.NotFound, err) {
+			return err
+		}
+		now := s.now()
+		u = &drive.User{ID: s.NewID(), Name: name, RootID: s.NewID(), Quota: s.DefaultQuota, CreatedAt: now, Epoch: s.NewID()[:8]}
+		root := &drive.Node{ID: u.RootID, UserID: u.ID, Kind: drive.KindFolder, Status: drive.StatusAvailable,
+			IsRoot: true, Labels: []string{}, Parents: []string{}, CreatedAt: now, ModifiedAt: now,
+			CreatedBy: RootCreator, Version: 1}
+		return tx.CreateUser(ctx, u, root)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// write runs fn in a write transaction for userID. The user's change
+// counter is bumped first, which takes the per-user write lock before any
+// read, so the checks fn makes hold until commit on every database.
+func (s *Service) write(ctx context.Context, userID string, fn func(w *mutation) error) error {
+	return s.Meta.Update(ctx, func(tx meta.Tx) error {
+		seq, err := tx.NextSeq(ctx, userID)
+		if err != nil {
+			return err
+		}
+		return fn(&mutation{tx: tx, s: s, userID: userID, first: seq, now: s.now()})
+	})
+}
+
+// mutation is one write transaction of one user.
+type mutation struct {
+	tx     meta.Tx
+	s      *Service
+	userID string
+	first  int64
+	used   bool
+	now    time.Time
+}
+
+func (m *mutation) seq(ctx context.Context) (int64, error) {
+	if !m.used {
+		m.used = true
+		return m.first, nil
+	}
+	return m.tx.NextSeq(ctx, m.userID)
+}
+
+// stamp records a mutation of n: version, modifiedDate, change number and
+// a change-log entry.
+func (m *mutation) stamp(ctx context.Context, n *drive.Node, ev drive.Event) error {
+	seq, err := m.seq(ctx)
+	if err != nil {
+		return err
+	}
+	n.Version++
+	n.ModifiedAt = m.now
+	n.ChangeSeq = seq
+	return m.tx.AppendChange(ctx, drive.Change{UserID: m.userID, Seq: seq, NodeID: n.ID, Event: ev, At: m.now})
+}
+
+func (m *mutation) insert(ctx context.Context, n *drive.Node) error {
+	if err := m.stamp(ctx, n, drive.EventCreated); err != nil {
+		return err
+	}
+	return m.tx.InsertNode(ctx, n)
+}
+
+func (m *mutation) update(ctx context.Context, n *drive.Node, ev drive.Event) error {
+	if err := m.stamp(ctx, n, ev); err != nil {
+		return err
+	}
+	return m.tx.UpdateNode(ctx, n)
+}
+
+// node loads a node of the mutation's user.
+func (m *mutation) node(ctx context.Context, id string) (*drive.Node, error) {
+	return m.tx.Node(ctx, m.userID, id)
+}
+
+// folder loads id and checks that it is an AVAILABLE folder that can take
+// children.
+func folder(ctx context.Context, tx meta.Tx, op, userID, id string) (*drive.Node, error) {
+	if id == "" {
+		return nil, &drive.Error{Op: op, Kind: drive.Invalid, Param: "parents", Message: "parent id must not be empty"}
+	}
+	f, err := tx.Node(ctx, userID, id)
+	if err != nil {
+		if drive.Is(drive.NotFound, err) {
+			return nil, &drive.Error{Op: op, Kind: drive.NotFound, Message: "parent node " + id + " not found"}
+		}
+		return nil, err
+	}
+	if f.Kind != drive.KindFolder {
+		return nil, &drive.Error{Op: op, Kind: drive.Invalid, Param: "parents", Message: "parent " + id + " is not a folder"}
+	}
+	if f.Status != drive.StatusAvailable {
+		return nil, &drive.Error{Op: op, Kind: drive.Conflict, Code: "PARENT_NOT_AVAILABLE", Message: "parent " + id + " is in the trash"}
+	}
+	return f, nil
+}
+
+// checkName returns a 409 NAME_ALREADY_EXISTS error when an AVAILABLE node
+// other than self is called name in parent.
+func checkName(ctx context.Context, tx meta.Tx, op, parent, name, self string) error {
+	id, err := tx.ChildByName(ctx, parent, drive.NameKey(name))
+	if err != nil {
+		return err
+	}
+	if id != "" && id != self {
+		return nameConflict(op, parent, name, id)
+	}
+	return nil
+}
+
+func nameConflict(op, parent, name, id string) error {
+	return &drive.Error{Op: op, Kind: drive.Conflict, Code: "NAME_ALREADY_EXISTS", NodeID: id,
+		Message: "Node with the name " + strings.ToLower(name) + " already exists under parentId " + parent + " conflicting NodeId: " + id}
+}
+
+// checkNoCycle fails when making parent a parent of n would put n inside
+// its own subtree.
+func checkNoCycle(ctx context.Context, tx meta.Tx, op, userID string, n *drive.Node, parent string) error {
+	if n.Kind != drive.KindFolder {
+		return nil
+	}
+	if parent == n.ID {
+		return &drive.Error{Op: op, Kind: drive.Invalid, Param: "parents", Message: "a folder cannot be its own parent"}
+	}
+	links, err := tx.Subtree(ctx, userID, n.ID)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if l.ChildID == parent {
+			return &drive.Error{Op: op, Kind: drive.Invalid, Param: "parents", Message: "a folder cannot be moved into its own subtree"}
+		}
+	}
+	return nil
+}
+
+func uniq(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// contentType picks the content type of a file from the client's value and
+// the name's extension.
+func contentType(name, sent string) string {
+	sent = strings.TrimSpace(sent)
+	if i := strings.IndexByte(sent, ';'); i >= 0 {
+		sent = strings.TrimSpace(sent[:i])
+	}
+	if sent != "" && sent != "application/octet-stream" {
+		return strings.ToLower(sent)
+	}
+	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+		if i := strings.IndexByte(t, ';'); i >= 0 {
+			t = t[:i]
+		}
+		return t
+	}
+	return "application/octet-stream"
+}
+
+func extension(name string) string {
+	return strings.ToLower(strings.TrimPrefix(path.Ext(name), "."))
+}
+
+// Node returns one node of the caller.
+func (s *Service) Node(ctx context.Context, id string) (*drive.Node, error) {
+	const op = "nodes.Get"
+	p, err := caller(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	var n *drive.Node
+	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+		n, err = visible(ctx, tx, p.UserID, id)
+		return err
+	})
+	return n, err
+}
+
+// visible loads a node that has not been purged.
+func visible(ctx context.Context, tx meta.Tx, userID, id string) (*drive.Node, error) {
+	n, err := tx.Node(ctx, userID, id)
+	if err != nil {
+		return nil, err
+	}
+	if n.Status == drive.StatusPurged {
+		return nil, drive.E("nodes.Get", drive.NotFound, "node not found")
+	}
+	return n, nil
+}
+
+// Root returns the caller's root folder.
+func (s *Service) Root(ctx context.Context) (*drive.Node, error) {
+	const op = "nodes.Root"
+	p, err := caller(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	var n *drive.Node
+	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+		u, err := tx.User(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		n, err = tx.Node(ctx, p.UserID, u.RootID)
+		return err
+	})
+	return n, err
+}
+
+// Account returns the caller's user record.
+func (s *Service) Account(ctx context.Context) (*drive.User, drive.Usage, error) {
+	const op = "nodes.Account"
+	p, err := caller(ctx, op)
+	if err != nil {
+		return nil, drive.Usage{}, err
+	}
+	var u *drive.User
+	var usage drive.Usage
+	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+		if u, err = tx.User(ctx, p.UserID); err != nil {
+			return err
+		}
+		usage, err = tx.Usage(ctx, p.UserID)
+		return err
+	})
+	return u, usage, err
+}
+
+// Open returns a FILE node of the caller and a reader of its content from
+// off for length bytes (length < 0: to the end).
+func (s *Service) Open(ctx context.Context, id string, off, length int64) (*drive.Node, io.ReadCloser, error) {
+	n, err := s.Node(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.openNode(ctx, n, off, length)
+}
+
+func (s *Service) openNode(ctx context.Context, n *drive.Node, off, length int64) (*drive.Node, io.ReadCloser, error) {
+	const op = "nodes.Open"
+	if n.Kind != drive.KindFile || n.Content == nil {
+		return nil, nil, &drive.Error{Op: op, Kind: drive.Invalid, Param: "id", Message: "node is not a file"}
+	}
+	if n.Content.Size == 0 {
+		return n, io.NopCloser(strings.NewReader("")), nil
+	}
+	rc, err := s.Blobs.Open(ctx, n.Content.BlobKey, off, length)
+	if err != nil {
+		if drive.Is(drive.NotFound, err) {
+			// A node whose blob is gone is an internal fault, not a 404.
+			return nil, nil, drive.E(op, drive.Internal, "content missing", err)
+		}
+		return nil, nil, err
+	}
+	return n, rc, nil
+}
+
+// OpenByID opens a node of a given user without a principal; temp links
+// use it after verifying their signature.
+func (s *Service) OpenByID(ctx context.Context, userID, id string, off, length int64) (*drive.Node, io.ReadCloser, error) {
+	var n *drive.Node
+	err := s.Meta.View(ctx, func(tx meta.Tx) error {
+		var err error
+		n, err = visible(ctx, tx, userID, id)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.openNode(ctx, n, off, length)
+}
+
+// NodeByID returns a node of a given user without a principal (temp
+// links).
+func (s *Service) NodeByID(ctx context.Context, userID, id string) (*drive.Node, error) {
+	var n *drive.Node
+	err := s.Meta.View(ctx, func(tx meta.Tx) error {
+		var err error
+		n, err = visible(ctx, tx, userID, id)
+		return err
+	})
+	return n, err
+}
+
+// parentsOf and nameOf read a node that may be nil (a failed load).
+func parentsOf(n *drive.Node) []string {
+	if n == nil {
+		return nil
+	}
+	return n.Parents
+}
+
+func nameOf(n *drive.Node) string {
+	if n == nil {
+		return ""
+	}
+	return n.Name
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# scripts/test.sh: the full test suite, as CI runs it (.ci/run calls this).
+# Works on a fresh Debian machine with Go: it installs what it needs.
+#
+#   scripts/test.sh            lint + every test
+#   SHORT=1 scripts/test.sh    skip the slow end-to-end tests (go test -short)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=v0.8.2  # = staticcheck 2026.2.2
+BIN="${CLOUDDRIVE_CI_BIN:-$HOME/.cache/clouddrive-ci/bin}"
+mkdir -p "$BIN"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck $STATICCHECK_VERSION"
+if [ ! -x "$BIN/staticcheck" ] || ! "$BIN/staticcheck" -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; then
+  GOBIN="$BIN" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+"$BIN/staticcheck" ./...
+
+step "go mod tidy is clean"
+cp go.mod /tmp/clouddrive-go.mod.bak; cp go.sum /tmp/clouddrive-go.sum.bak
+go mod tidy
+if ! diff -q go.mod /tmp/clouddrive-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/clouddrive-go.sum.bak >/dev/null; then
+  echo "go mod tidy changed go.mod/go.sum; run it and commit"; cp /tmp/clouddrive-go.mod.bak go.mod; cp /tmp/clouddrive-go.sum.bak go.sum; exit 1
+fi
+
+step "go test"
+args=(-count=1 -timeout 20m)
+[ -n "${SHORT:-}" ] && args+=(-short)
+go test "${args[@]}" ./...
+
+step "fuzz smoke (${FUZZTIME:=10s} each)"
+for target in "FuzzParse ./internal/filter" "FuzzReader ./internal/formdata" "FuzzParse ./internal/byterange"; do
+  set -- $target
+  go test -run '^$' -fuzz "^$1\$" -fuzztime "$FUZZTIME" "$2"
+done
+
+echo
+echo "all checks passed"
