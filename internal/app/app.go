@@ -39,6 +39,8 @@ type Config struct {
 	Logger       *slog.Logger
 	// Now defaults to time.Now.
 	Now drive.Clock
+	// NewID defaults to drive.NewID (tests inject deterministic ids).
+	NewID drive.IDGen
 }
 
 // App is an opened server.
@@ -73,6 +75,9 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.NewID == nil {
+		c.NewID = drive.NewID
+	}
 }
 
 // OpenMeta opens only the metadata store (admin commands use it while a
@@ -88,7 +93,7 @@ func OpenMeta(ctx context.Context, cfg Config) (meta.Store, error) {
 // NewNodes returns the node service over the given stores.
 func NewNodes(cfg Config, m meta.Store, b blob.Store) *nodes.Service {
 	cfg.defaults()
-	return &nodes.Service{Meta: m, Blobs: b, Now: cfg.Now, NewID: drive.NewID,
+	return &nodes.Service{Meta: m, Blobs: b, Now: cfg.Now, NewID: cfg.NewID,
 		Logger: cfg.Logger.With("component", "nodes"), DefaultQuota: cfg.DefaultQuota}
 }
 

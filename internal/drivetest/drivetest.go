@@ -34,6 +34,8 @@ type Options struct {
 	DataDir string
 	// Now replaces the clock.
 	Now func() time.Time
+	// NewID replaces the id generator.
+	NewID func() string
 	// DefaultQuota for new users.
 	DefaultQuota int64
 }
@@ -50,7 +52,7 @@ func New(t testing.TB, opts Options) *Server {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-	cfg := app.Config{DataDir: dir, Logger: log, Now: opts.Now, DefaultQuota: opts.DefaultQuota}
+	cfg := app.Config{DataDir: dir, Logger: log, Now: opts.Now, NewID: opts.NewID, DefaultQuota: opts.DefaultQuota}
 	a, err := app.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
