@@ -81,7 +81,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 
 func newServe(stderr io.Writer) *cobra.Command {
 	var addr, data, publicURL, logFormat, logLevel string
-	var shutdown time.Duration
+	var shutdown, gcInterval, gcGrace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the API server",
@@ -99,7 +99,7 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 			if publicURL != "" && !strings.HasPrefix(publicURL, "http://") && !strings.HasPrefix(publicURL, "https://") {
 				return fmt.Errorf("--public-url must start with http:// or https://")
 			}
-			a, err := app.Open(ctx, app.Config{DataDir: data, PublicURL: publicURL, Logger: log})
+			a, err := app.Open(ctx, app.Config{DataDir: data, PublicURL: publicURL, Logger: log, GCGrace: gcGrace})
 			if err != nil {
 				return err
 			}
@@ -111,6 +111,9 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 			srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 				ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 			log.Info("clouddrive serving", "addr", ln.Addr().String(), "data", data)
+			if gcInterval > 0 {
+				go a.GC.Loop(ctx, gcInterval)
+			}
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
 			select {
@@ -137,6 +140,8 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 	cmd.Flags().StringVar(&logFormat, "log-format", envOr("CLOUDDRIVE_LOG_FORMAT", "text"), "log format: text or json (env CLOUDDRIVE_LOG_FORMAT)")
 	cmd.Flags().StringVar(&logLevel, "log-level", envOr("CLOUDDRIVE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env CLOUDDRIVE_LOG_LEVEL)")
 	cmd.Flags().DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM/SIGINT")
+	cmd.Flags().DurationVar(&gcInterval, "gc-interval", time.Hour, "how often unreferenced blobs are garbage collected; 0 disables")
+	cmd.Flags().DurationVar(&gcGrace, "gc-grace", time.Hour, "minimum age of an unreferenced blob before it is deleted")
 	return cmd
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/blob/localdir"
 	"github.com/clouddrive/clouddrive/internal/changes"
 	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/gc"
 	"github.com/clouddrive/clouddrive/internal/httpapi"
 	"github.com/clouddrive/clouddrive/internal/meta"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlite"
@@ -41,6 +42,9 @@ type Config struct {
 	Now drive.Clock
 	// NewID defaults to drive.NewID (tests inject deterministic ids).
 	NewID drive.IDGen
+	// GCGrace is the minimum age of an unreferenced blob before garbage
+	// collection deletes it (default 1 hour).
+	GCGrace time.Duration
 }
 
 // App is an opened server.
@@ -50,6 +54,7 @@ type App struct {
 	Nodes  *nodes.Service
 	Tokens *auth.Tokens
 	API    *httpapi.Server
+	GC     *gc.Collector
 }
 
 // DefaultDataDir is where the embedded stores live when --data is not
@@ -77,6 +82,9 @@ func (c *Config) defaults() {
 	}
 	if c.NewID == nil {
 		c.NewID = drive.NewID
+	}
+	if c.GCGrace <= 0 {
+		c.GCGrace = time.Hour
 	}
 }
 
@@ -125,7 +133,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Now:       cfg.Now,
 		PublicURL: cfg.PublicURL,
 	}
-	return &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api}, nil
+	collector := &gc.Collector{Meta: m, Blobs: b, Now: cfg.Now, Grace: cfg.GCGrace, Logger: cfg.Logger.With("component", "gc")}
+	return &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector}, nil
 }
 
 // linkKey returns the temp-link signing key shared by every replica,

@@ -99,6 +99,11 @@ type Tx interface {
 	Usage(ctx context.Context, userID string) (drive.Usage, error)
 	// BlobReferenced reports whether any node references the blob key.
 	BlobReferenced(ctx context.Context, key string) (bool, error)
+	// LockBlob serialises, until the transaction ends, the transactions
+	// that commit a reference to key with the garbage collector deciding
+	// to delete it. (SQLite serialises all writers already; PostgreSQL
+	// takes a transaction-scoped advisory lock.)
+	LockBlob(ctx context.Context, key string) error
 
 	// Properties returns owner's properties of a node (empty map if none).
 	Properties(ctx context.Context, nodeID, owner string) (map[string]string, error)

@@ -273,6 +273,9 @@ func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt Uploa
 		if left >= 0 && info.Size > left {
 			return drive.E(op, drive.QuotaExceeded, "storage quota exceeded")
 		}
+		if err := s.pinBlob(ctx, m, info.Key); err != nil {
+			return err
+		}
 		n.CreatedAt = m.now
 		if err := m.insert(ctx, n); err != nil {
 			return err
@@ -349,6 +352,9 @@ func (s *Service) Overwrite(ctx context.Context, id string, r io.Reader, opt Upl
 		if left >= 0 && info.Size > left {
 			return drive.E(op, drive.QuotaExceeded, "storage quota exceeded")
 		}
+		if err := s.pinBlob(ctx, m, info.Key); err != nil {
+			return err
+		}
 		c := n.Content
 		c.BlobKey, c.Size, c.MD5 = info.Key, info.Size, info.MD5
 		c.ContentType = contentType(n.Name, opt.ContentType)
@@ -362,6 +368,22 @@ func (s *Service) Overwrite(ctx context.Context, id string, r io.Reader, opt Upl
 		return nil, err
 	}
 	return n, nil
+}
+
+// pinBlob makes sure, inside the transaction that will reference key, that
+// the blob still exists: the garbage collector deletes only under the same
+// lock, so once this passes the blob stays until the reference commits.
+func (s *Service) pinBlob(ctx context.Context, m *mutation, key string) error {
+	if err := m.tx.LockBlob(ctx, key); err != nil {
+		return err
+	}
+	if _, err := s.Blobs.Stat(ctx, key); err != nil {
+		if drive.Is(drive.NotFound, err) {
+			return drive.E("nodes.pinBlob", drive.Unavailable, "content was collected while uploading; retry", err)
+		}
+		return err
+	}
+	return nil
 }
 
 func overwritable(op string, n *drive.Node) error {

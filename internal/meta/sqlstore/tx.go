@@ -546,6 +546,14 @@ func (t *tx) BlobReferenced(ctx context.Context, key string) (bool, error) {
 	return err == nil, drive.Wrap("meta.BlobReferenced", err)
 }
 
+func (t *tx) LockBlob(ctx context.Context, key string) error {
+	if t.d.Name != "postgres" {
+		return nil
+	}
+	_, err := t.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key)
+	return drive.Wrap("meta.LockBlob", err)
+}
+
 // ---- properties ----
 
 func (t *tx) Properties(ctx context.Context, nodeID, owner string) (map[string]string, error) {

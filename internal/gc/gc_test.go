@@ -1,0 +1,97 @@
+package gc_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/drivetest"
+	"github.com/clouddrive/clouddrive/internal/nodes"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func principal(t *testing.T, s *drivetest.Server, user string) context.Context {
+	t.Helper()
+	tok := s.Token(user)
+	p, err := s.App.Tokens.Authenticate(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return drive.NewContext(context.Background(), p)
+}
+
+func blobCount(t *testing.T, s *drivetest.Server) int {
+	t.Helper()
+	es, err := s.App.Blobs.List(context.Background(), "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
+}
+
+func TestCollect(t *testing.T) {
+	s := drivetest.New(t, drivetest.Options{})
+	ctx := principal(t, s, "gc")
+	svc := s.App.Nodes
+	keep, err := svc.Upload(ctx, nodes.NewNode{Name: "keep.txt"}, strings.NewReader("keep me"), nodes.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := svc.Upload(ctx, nodes.NewNode{Name: "gone.txt"}, strings.NewReader("purge me"), nodes.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, err := svc.Upload(ctx, nodes.NewNode{Name: "over.txt"}, strings.NewReader("old content"), nodes.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Overwrite(ctx, over.ID, strings.NewReader("new content"), nodes.UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Purge(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	stored := blobCount(t, s)
+	// A conflicting upload is refused before any byte is stored.
+	if _, err := svc.Upload(ctx, nodes.NewNode{Name: "KEEP.txt"}, bytes.NewReader([]byte("late conflict")), nodes.UploadOptions{}); !drive.Is(drive.Conflict, err) {
+		t.Fatalf("conflicting upload err = %v", err)
+	}
+	before := blobCount(t, s)
+	if before != stored {
+		t.Errorf("a refused upload stored a blob: %d -> %d", stored, before)
+	}
+
+	c := *s.App.GC
+	// Within the grace period nothing is deleted.
+	st, err := c.Run(context.Background())
+	if err != nil || st.Deleted != 0 {
+		t.Fatalf("Run within grace = %+v, %v; want nothing deleted", st, err)
+	}
+	// Later, the purged and the overwritten content go; live content stays.
+	later := &clock{t: time.Now().Add(2 * time.Hour)}
+	c.Now = later.Now
+	st, err = c.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Deleted != 2 || blobCount(t, s) != before-2 {
+		t.Errorf("Run = %+v, blobs %d -> %d; want the purged and the overwritten blob deleted", st, before, blobCount(t, s))
+	}
+	for _, id := range []string{keep.ID, over.ID} {
+		_, rc, err := svc.Open(ctx, id, 0, -1)
+		if err != nil {
+			t.Fatalf("Open(%s) after gc: %v", id, err)
+		}
+		rc.Close()
+	}
+}
