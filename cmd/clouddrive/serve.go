@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clouddrive/clouddrive/internal/app"
+)
+
+func newServe(stderr io.Writer) *cobra.Command {
+	var addr, data, publicURL, logFormat, logLevel string
+	var shutdown, gcInterval, gcGrace time.Duration
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the API server",
+		Long: `Run the ACD-compatible API server on the embedded stores: SQLite metadata and
+a local blob directory under --data. No other setup is needed.
+
+Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log, err := newLogger(stderr, logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			if publicURL != "" && !strings.HasPrefix(publicURL, "http://") && !strings.HasPrefix(publicURL, "https://") {
+				return fmt.Errorf("--public-url must start with http:// or https://")
+			}
+			a, err := app.Open(ctx, app.Config{DataDir: data, PublicURL: publicURL, Logger: log, GCGrace: gcGrace})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+				ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+			log.Info("clouddrive serving", "addr", ln.Addr().String(), "data", data)
+			if gcInterval > 0 {
+				go a.GC.Loop(ctx, gcInterval)
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+			}
+			log.Info("shutting down", "deadline", shutdown)
+			sctx, cancel := context.WithTimeout(context.Background(), shutdown)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", envOr("CLOUDDRIVE_ADDR", "127.0.0.1:8080"), "listen address (env CLOUDDRIVE_ADDR)")
+	dataFlag(cmd, &data)
+	cmd.Flags().StringVar(&publicURL, "public-url", envOr("CLOUDDRIVE_PUBLIC_URL", ""),
+		"external base URL for metadataUrl/contentUrl and temp links; default: from each request's Host (env CLOUDDRIVE_PUBLIC_URL)")
+	cmd.Flags().StringVar(&logFormat, "log-format", envOr("CLOUDDRIVE_LOG_FORMAT", "text"), "log format: text or json (env CLOUDDRIVE_LOG_FORMAT)")
+	cmd.Flags().StringVar(&logLevel, "log-level", envOr("CLOUDDRIVE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env CLOUDDRIVE_LOG_LEVEL)")
+	cmd.Flags().DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM/SIGINT")
+	cmd.Flags().DurationVar(&gcInterval, "gc-interval", time.Hour, "how often unreferenced blobs are garbage collected; 0 disables")
+	cmd.Flags().DurationVar(&gcGrace, "gc-grace", time.Hour, "minimum age of an unreferenced blob before it is deleted")
+	return cmd
+}
