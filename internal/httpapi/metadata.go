@@ -70,7 +70,7 @@ func listOptions(r *http.Request) (nodes.ListOptions, error) {
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil {
-			return o, &drive.Error{Op: "httpapi.list", Kind: drive.Invalid, Param: "limit", Message: "limit must be a number between 1 and 200"}
+			return o, &drive.Error{Op: "httpapi.list", Kind: drive.Invalid, Param: "limit", Message: "must be a number between 1 and 200"}
 		}
 		o.Limit = n
 		if n == 0 {

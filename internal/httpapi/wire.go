@@ -11,7 +11,6 @@ import (
 	"github.com/clouddrive/clouddrive/internal/drive"
 )
 
-
 // nodeJSON converts a domain node to its wire form. tempLink adds a signed
 // download link to files.
 func (s *Server) nodeJSON(r *http.Request, n *drive.Node, tempLink bool) *acd.Node {

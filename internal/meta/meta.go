@@ -46,7 +46,7 @@ type Tx interface {
 	UserByName(ctx context.Context, name string) (*drive.User, error)
 	// Users lists all users ordered by name.
 	Users(ctx context.Context) ([]*drive.User, error)
-	// UpdateUser writes quota, disabled and password of u.
+	// UpdateUser writes the quota and disabled flag of u.
 	UpdateUser(ctx context.Context, u *drive.User) error
 	// DeleteUser removes a user and all their rows. Blobs are left for
 	// garbage collection.

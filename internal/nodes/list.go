@@ -50,7 +50,7 @@ func (s *Service) List(ctx context.Context, o ListOptions) (Page, error) {
 		o.Limit = MaxLimit
 	}
 	if o.Limit < 1 || o.Limit > MaxLimit {
-		return Page{}, &drive.Error{Op: op, Kind: drive.Invalid, Param: "limit", Message: "limit must be between 1 and 200"}
+		return Page{}, &drive.Error{Op: op, Kind: drive.Invalid, Param: "limit", Message: "must be between 1 and 200"}
 	}
 	expr, err := filter.Parse(o.Filters)
 	if err != nil {

@@ -94,6 +94,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"AppendChange", testAppendChange},
 		{"Usage", testUsage},
 		{"BlobReferenced", testBlobReferenced},
+		{"LockBlob", testLockBlob},
 
 		{"Properties", testProperties},
 		{"PropertiesOwners", testPropertiesOwners},

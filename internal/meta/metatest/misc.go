@@ -3,7 +3,9 @@ package metatest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,6 +205,52 @@ func testBlobReferenced(t *testing.T, s meta.Store) {
 	}
 	if got := blobReferenced(t, s, "blob-new"); !got {
 		t.Errorf("BlobReferenced(blob-new) after overwrite = false, want true")
+	}
+}
+
+func testLockBlob(t *testing.T, s meta.Store) {
+	u, root := createUser(t, s, "alice")
+	// Locking is allowed twice in one transaction, for a key nothing
+	// references yet, and ends with the transaction.
+	for range 2 {
+		update(t, s, func(ctx context.Context, tx meta.Tx) error {
+			if err := tx.LockBlob(ctx, "blob-shared"); err != nil {
+				return err
+			}
+			return tx.LockBlob(ctx, "blob-shared")
+		})
+	}
+
+	// Concurrent writers locking one key all get through, and each sees
+	// the references committed before it.
+	const n = 10
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			ctx := t.Context()
+			errs[i] = s.Update(ctx, func(tx meta.Tx) error {
+				if err := tx.LockBlob(ctx, "blob-shared"); err != nil {
+					return err
+				}
+				f := file(u.ID, fmt.Sprintf("copy-%02d", i), 1, "text/plain", root.ID)
+				f.Content.BlobKey = "blob-shared"
+				return tx.InsertNode(ctx, f)
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Update %d (LockBlob, InsertNode) error: %v", i, err)
+		}
+	}
+	if !blobReferenced(t, s, "blob-shared") {
+		t.Errorf("BlobReferenced(blob-shared) after concurrent inserts = false, want true")
+	}
+	pg := listPage(t, s, meta.Query{UserID: u.ID, Parent: root.ID, Limit: 200})
+	if pg.Total != n {
+		t.Errorf("List(root).Total after %d concurrent inserts = %d, want %d", n, pg.Total, n)
 	}
 }
 

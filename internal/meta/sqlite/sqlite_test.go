@@ -1,55 +1,20 @@
 package sqlite_test
 
 import (
-	"database/sql"
-	"errors"
-	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	msqlite "modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
 	"github.com/clouddrive/clouddrive/internal/meta/metatest"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlite"
-	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
 )
 
-// viewBug describes the bug that TestView reports and that open works
-// around until sqlite.go is fixed.
-const viewBug = "BUG: sqlite.Open gives the read pool (query_only) the DSN parameter _txlock=immediate, " +
-	"so every View begins with BEGIN IMMEDIATE and fails with SQLITE_READONLY " +
-	"(attempt to write a readonly database); fix in internal/meta/sqlite/sqlite.go: " +
-	"open the read pool with _txlock=deferred (or without _txlock)"
-
-// isViewBug reports whether err is the failure described by viewBug.
-func isViewBug(err error) bool {
-	var e *msqlite.Error
-	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_READONLY
-}
-
-// probeView runs an empty read in a View.
-func probeView(t *testing.T, s meta.Store) error {
-	t.Helper()
-	ctx := t.Context()
-	return s.View(ctx, func(tx meta.Tx) error {
-		_, err := tx.Setting(ctx, "probe")
-		return err
-	})
-}
-
 // open opens the store at path and closes it when the test ends.
-//
-// While sqlite.Open has the bug described by viewBug, open replaces the
-// store's read pool with one whose transactions begin DEFERRED, so that
-// the conformance suite still covers everything else. TestView reports the
-// bug itself. Remove the workaround once sqlite.go is fixed; it switches
-// itself off then.
 func open(t *testing.T, path string) meta.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), path)
@@ -61,62 +26,13 @@ func open(t *testing.T, path string) meta.Store {
 			t.Errorf("Close(%s) error: %v", path, err)
 		}
 	})
-	if err := probeView(t, s); isViewBug(err) {
-		workAroundViewBug(t, s, path)
-	}
 	return s
-}
-
-// workAroundViewBug swaps in a read pool opened as sqlite.Open should open
-// it: the same pragmas, query_only, and DEFERRED transactions.
-func workAroundViewBug(t *testing.T, s *sqlstore.Store, path string) {
-	t.Helper()
-	v := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)", "query_only(1)"} {
-		v.Add("_pragma", p)
-	}
-	v.Set("_txlock", "deferred")
-	read, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
-	if err != nil {
-		t.Fatalf("workaround: sql.Open(%s) error: %v", path, err)
-	}
-	read.SetMaxOpenConns(8)
-	read.SetMaxIdleConns(8)
-	if err := s.Read.Close(); err != nil {
-		t.Fatalf("workaround: closing the read pool: %v", err)
-	}
-	s.Read = read
-	if err := probeView(t, s); err != nil {
-		t.Fatalf("workaround: View still fails: %v", err)
-	}
 }
 
 func TestConformance(t *testing.T) {
 	metatest.Run(t, func(t *testing.T) meta.Store {
 		return open(t, filepath.Join(t.TempDir(), "meta.db"))
 	})
-}
-
-// TestView checks that a store as sqlite.Open returns it, with no
-// workaround, can run a View.
-func TestView(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "meta.db")
-	s, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("Open(%s) error: %v", path, err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close(%s) error: %v", path, err)
-		}
-	})
-	err = probeView(t, s)
-	if isViewBug(err) {
-		t.Skip(viewBug)
-	}
-	if err != nil {
-		t.Fatalf("View(Setting) = %v, want nil", err)
-	}
 }
 
 func fixedTime() time.Time {

@@ -367,13 +367,25 @@ func (t *tx) writeLinks(ctx context.Context, op string, n *drive.Node, replace b
 	live := b2i(n.Status == drive.StatusAvailable)
 	key := drive.NameKey(n.Name)
 	for _, p := range n.Parents {
-		_, err := t.exec(ctx, `INSERT INTO node_parents (parent_id, child_id, user_id, name_key, live) VALUES (?, ?, ?, ?, ?)`,
-			p, n.ID, n.UserID, key, live)
+		// DO NOTHING instead of catching the violation: on PostgreSQL a
+		// failed statement aborts the transaction, and the conflicting
+		// node must still be looked up for the 409 body.
+		res, err := t.exec(ctx, `INSERT INTO node_parents (parent_id, child_id, user_id, name_key, live) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, p, n.ID, n.UserID, key, live)
 		if err != nil {
-			if t.d.IsUniqueViolation(err) {
-				return t.nameConflict(ctx, op, p, key, n.Name, err)
-			}
 			return drive.Wrap(op, err)
+		}
+		if added, err := res.RowsAffected(); err != nil {
+			return drive.Wrap(op, err)
+		} else if added == 0 {
+			id, err := t.ChildByName(ctx, p, key)
+			if err != nil {
+				return err
+			}
+			if id != "" && id != n.ID {
+				return nameConflict(op, p, n.Name, id)
+			}
+			// Otherwise the same parent was listed twice: one link is enough.
 		}
 	}
 	for _, l := range n.Labels {
@@ -384,20 +396,11 @@ func (t *tx) writeLinks(ctx context.Context, op string, n *drive.Node, replace b
 	return nil
 }
 
-// nameConflict builds the Conflict error for a live-name violation. On
-// PostgreSQL the failed statement aborts the transaction, so the existing
-// node may not be readable; the caller then has no NodeID and looks it up
-// in a new transaction.
-func (t *tx) nameConflict(ctx context.Context, op, parent, key, name string, cause error) error {
-	e := &drive.Error{Op: op, Kind: drive.Conflict, Code: "NAME_ALREADY_EXISTS", Err: cause,
-		Message: fmt.Sprintf("Node with the name %s already exists under parentId %s", strings.ToLower(name), parent)}
-	if t.d.Name != "postgres" {
-		if id, err := t.ChildByName(ctx, parent, key); err == nil && id != "" {
-			e.NodeID = id
-			e.Message += " conflicting NodeId: " + id
-		}
-	}
-	return e
+// nameConflict builds the 409 NAME_ALREADY_EXISTS error naming the node
+// that holds the name.
+func nameConflict(op, parent, name, id string) error {
+	return &drive.Error{Op: op, Kind: drive.Conflict, Code: "NAME_ALREADY_EXISTS", NodeID: id,
+		Message: fmt.Sprintf("Node with the name %s already exists under parentId %s conflicting NodeId: %s", strings.ToLower(name), parent, id)}
 }
 
 func (t *tx) ChildByName(ctx context.Context, parentID, nameKey string) (string, error) {
