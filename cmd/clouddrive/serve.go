@@ -12,13 +12,18 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/time/rate"
 
 	"github.com/clouddrive/clouddrive/internal/app"
+	"github.com/clouddrive/clouddrive/internal/ratelimit"
 )
 
 func newServe(stderr io.Writer) *cobra.Command {
 	var addr, data, publicURL, logFormat, logLevel string
 	var shutdown, gcInterval, gcGrace time.Duration
+	var defaultQuota string
+	var limits ratelimit.Limits
+	var perToken, perUser float64
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the API server",
@@ -36,7 +41,16 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 			if publicURL != "" && !strings.HasPrefix(publicURL, "http://") && !strings.HasPrefix(publicURL, "https://") {
 				return fmt.Errorf("--public-url must start with http:// or https://")
 			}
-			a, err := app.Open(ctx, app.Config{DataDir: data, PublicURL: publicURL, Logger: log, GCGrace: gcGrace})
+			quota, err := parseSize(defaultQuota)
+			if err != nil {
+				return fmt.Errorf("--default-quota: %w", err)
+			}
+			if perToken < 0 || perUser < 0 || limits.PerTokenBurst < 0 || limits.PerUserBurst < 0 {
+				return fmt.Errorf("--rate-* settings must not be negative")
+			}
+			limits.PerToken, limits.PerUser = rate.Limit(perToken), rate.Limit(perUser)
+			a, err := app.Open(ctx, app.Config{DataDir: data, PublicURL: publicURL, Logger: log, GCGrace: gcGrace,
+				DefaultQuota: quota, RateLimits: limits})
 			if err != nil {
 				return err
 			}
@@ -77,6 +91,12 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 	cmd.Flags().StringVar(&logFormat, "log-format", envOr("CLOUDDRIVE_LOG_FORMAT", "text"), "log format: text or json (env CLOUDDRIVE_LOG_FORMAT)")
 	cmd.Flags().StringVar(&logLevel, "log-level", envOr("CLOUDDRIVE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env CLOUDDRIVE_LOG_LEVEL)")
 	cmd.Flags().DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM/SIGINT")
+	cmd.Flags().StringVar(&defaultQuota, "default-quota", envOr("CLOUDDRIVE_DEFAULT_QUOTA", "0"),
+		"storage quota of new users, e.g. 10GiB or 500MB; 0 is unlimited (env CLOUDDRIVE_DEFAULT_QUOTA)")
+	cmd.Flags().Float64Var(&perToken, "rate-per-token", 500, "requests per second allowed per access token; 0 disables")
+	cmd.Flags().IntVar(&limits.PerTokenBurst, "rate-burst-token", 1000, "burst size of the per-token limit")
+	cmd.Flags().Float64Var(&perUser, "rate-per-user", 1000, "requests per second allowed per user over all tokens; 0 disables")
+	cmd.Flags().IntVar(&limits.PerUserBurst, "rate-burst-user", 2000, "burst size of the per-user limit")
 	cmd.Flags().DurationVar(&gcInterval, "gc-interval", time.Hour, "how often unreferenced blobs are garbage collected; 0 disables")
 	cmd.Flags().DurationVar(&gcGrace, "gc-grace", time.Hour, "minimum age of an unreferenced blob before it is deleted")
 	return cmd

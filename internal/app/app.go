@@ -26,6 +26,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/meta"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlite"
 	"github.com/clouddrive/clouddrive/internal/nodes"
+	"github.com/clouddrive/clouddrive/internal/ratelimit"
 	"github.com/clouddrive/clouddrive/internal/templink"
 )
 
@@ -42,6 +43,8 @@ type Config struct {
 	Now drive.Clock
 	// NewID defaults to drive.NewID (tests inject deterministic ids).
 	NewID drive.IDGen
+	// RateLimits throttle API requests; the zero value disables limits.
+	RateLimits ratelimit.Limits
 	// GCGrace is the minimum age of an unreferenced blob before garbage
 	// collection deletes it (default 1 hour).
 	GCGrace time.Duration
@@ -132,6 +135,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Logger:    cfg.Logger.With("component", "httpapi"),
 		Now:       cfg.Now,
 		PublicURL: cfg.PublicURL,
+	}
+	if cfg.RateLimits != (ratelimit.Limits{}) {
+		api.Limiter = ratelimit.New(cfg.RateLimits, cfg.Now)
 	}
 	collector := &gc.Collector{Meta: m, Blobs: b, Now: cfg.Now, Grace: cfg.GCGrace, Logger: cfg.Logger.With("component", "gc")}
 	return &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector}, nil

@@ -3,6 +3,7 @@ package drive
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error. The HTTP layer maps each Kind to exactly one
@@ -63,7 +64,9 @@ type Error struct {
 	NodeID string
 	// Param names the bad parameter for Invalid errors.
 	Param string
-	Err   error
+	// RetryAfter tells a RateLimited or Unavailable caller when to retry.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {

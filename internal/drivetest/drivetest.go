@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clouddrive/clouddrive/internal/app"
+	"github.com/clouddrive/clouddrive/internal/ratelimit"
 )
 
 // Server is a running test server.
@@ -38,6 +39,8 @@ type Options struct {
 	NewID func() string
 	// DefaultQuota for new users.
 	DefaultQuota int64
+	// RateLimits throttle requests; zero disables.
+	RateLimits ratelimit.Limits
 }
 
 // New starts a server and stops it when the test ends.
@@ -52,7 +55,7 @@ func New(t testing.TB, opts Options) *Server {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-	cfg := app.Config{DataDir: dir, Logger: log, Now: opts.Now, NewID: opts.NewID, DefaultQuota: opts.DefaultQuota}
+	cfg := app.Config{DataDir: dir, Logger: log, Now: opts.Now, NewID: opts.NewID, DefaultQuota: opts.DefaultQuota, RateLimits: opts.RateLimits}
 	a, err := app.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/drive"
@@ -57,6 +59,16 @@ func classify(err error) error {
 	return err
 }
 
+// retryAfter is the Retry-After header value for err: whole seconds,
+// rounded up, at least 1.
+func retryAfter(err error) string {
+	secs := int64(1)
+	if de := drive.AsError(err); de != nil && de.RetryAfter > time.Second {
+		secs = int64((de.RetryAfter + time.Second - 1) / time.Second)
+	}
+	return strconv.FormatInt(secs, 10)
+}
+
 // writeError writes err as an ACD error body. Internal errors show a
 // generic message; their details go to the log under the request's logref.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -82,9 +94,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.Logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("logref", body.Logref), slog.Any("err", err))
 	case drive.RateLimited:
 		body.Message = "Rate exceeded"
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", retryAfter(err))
 	case drive.Unavailable:
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", retryAfter(err))
 		s.Logger.LogAttrs(r.Context(), slog.LevelWarn, "request unavailable", slog.String("logref", body.Logref), slog.Any("err", err))
 	default:
 		s.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request error", slog.String("logref", body.Logref), slog.Any("err", err))

@@ -15,6 +15,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/changes"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/nodes"
+	"github.com/clouddrive/clouddrive/internal/ratelimit"
 	"github.com/clouddrive/clouddrive/internal/templink"
 )
 
@@ -33,6 +34,9 @@ type Server struct {
 	PublicURL string
 	// TempLinkTTL is how long temp links stay valid (default 1 hour).
 	TempLinkTTL time.Duration
+	// Limiter, if set, throttles authenticated requests per token and
+	// per user (429 with Retry-After).
+	Limiter *ratelimit.Limiter
 }
 
 // Handler returns the HTTP handler with every route.
@@ -147,6 +151,12 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 		if err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		if s.Limiter != nil {
+			if ok, wait := s.Limiter.Allow(p.TokenID, p.UserID); !ok {
+				s.writeError(w, r, &drive.Error{Op: "httpapi.ratelimit", Kind: drive.RateLimited, Message: "Rate exceeded", RetryAfter: wait})
+				return
+			}
 		}
 		h(w, r.WithContext(drive.NewContext(r.Context(), p)))
 	}

@@ -183,9 +183,13 @@ func (q *quotaReader) Read(b []byte) (int, error) {
 	n, err := q.r.Read(b)
 	q.left -= int64(n)
 	if q.left < 0 {
-		return n, drive.E("nodes.Upload", drive.QuotaExceeded, "storage quota exceeded")
+		return n, quotaExceeded("nodes.Upload")
 	}
 	return n, err
+}
+
+func quotaExceeded(op string) error {
+	return &drive.Error{Op: op, Kind: drive.QuotaExceeded, Code: "QUOTA_EXCEEDED", Message: "Storage quota exceeded: the upload would take more space than is available"}
 }
 
 // remaining returns how many bytes the user may still store, or -1 for
@@ -271,7 +275,7 @@ func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt Uploa
 			return err
 		}
 		if left >= 0 && info.Size > left {
-			return drive.E(op, drive.QuotaExceeded, "storage quota exceeded")
+			return quotaExceeded(op)
 		}
 		if err := s.pinBlob(ctx, m, info.Key); err != nil {
 			return err
@@ -350,7 +354,7 @@ func (s *Service) Overwrite(ctx context.Context, id string, r io.Reader, opt Upl
 			return err
 		}
 		if left >= 0 && info.Size > left {
-			return drive.E(op, drive.QuotaExceeded, "storage quota exceeded")
+			return quotaExceeded(op)
 		}
 		if err := s.pinBlob(ctx, m, info.Key); err != nil {
 			return err
