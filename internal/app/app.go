@@ -126,10 +126,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	svc := NewNodes(cfg, m, b)
+	notifier := changes.NewNotifier()
+	svc.Committed = notifier.Notify
 	tokens := &auth.Tokens{Meta: m, Now: cfg.Now}
 	api := &httpapi.Server{
 		Nodes:     svc,
-		Feed:      &changes.Feed{Meta: m},
+		Feed:      &changes.Feed{Meta: m, Notifier: notifier},
 		Tokens:    tokens,
 		Links:     &templink.Signer{Key: key},
 		Logger:    cfg.Logger.With("component", "httpapi"),

@@ -16,6 +16,12 @@
 //
 // The whole response is read from one read transaction, so it is one
 // consistent snapshot even while writers commit.
+//
+// Long poll (beyond ACD): a request with a checkpoint and a wait of up to
+// 60 seconds is held until the user's feed moves past the checkpoint, so
+// clients learn of changes without polling. Writes committed in this
+// process wake the poll at once; writes of other replicas are seen within
+// RecheckInterval.
 package changes
 
 import (
@@ -77,6 +83,8 @@ func DecodeCheckpoint(s string) (epoch string, seq int64, ok bool) {
 // Feed reads change sets from a metadata store.
 type Feed struct {
 	Meta meta.Store
+	// Notifier, if set, wakes long polls when a write commits here.
+	Notifier *Notifier
 }
 
 // Stream emits the change sets for userID after req.Checkpoint, calling

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/changes"
@@ -20,6 +21,9 @@ type changesBody struct {
 	ChunkSize     int             `json:"chunkSize"`
 	MaxNodes      int             `json:"maxNodes"`
 	IncludePurged json.RawMessage `json:"includePurged"`
+	// Wait is a clouddrive extension: seconds (at most 60) to hold the
+	// request until something changes after checkpoint.
+	Wait float64 `json:"wait"`
 }
 
 func parseBool(raw json.RawMessage) (bool, error) {
@@ -46,11 +50,15 @@ func (s *Server) postChanges(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if in.ChunkSize < 0 || in.MaxNodes < 0 {
-		s.writeError(w, r, &drive.Error{Op: "httpapi.changes", Kind: drive.Invalid, Param: "chunkSize", Message: "chunkSize and maxNodes must not be negative"})
+	if in.ChunkSize < 0 || in.MaxNodes < 0 || in.Wait < 0 || in.Wait > changes.MaxWait.Seconds() {
+		s.writeError(w, r, &drive.Error{Op: "httpapi.changes", Kind: drive.Invalid, Param: "chunkSize", Message: "chunkSize and maxNodes must not be negative, wait must be 0 to 60 seconds"})
 		return
 	}
 	p, _ := drive.FromContext(r.Context())
+	if err := s.Feed.Wait(r.Context(), p.UserID, in.Checkpoint, time.Duration(in.Wait*float64(time.Second))); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	req := changes.Request{Checkpoint: in.Checkpoint, ChunkSize: in.ChunkSize, MaxNodes: in.MaxNodes, IncludePurged: purged}
 
 	var out io.Writer = w

@@ -26,6 +26,8 @@ type Service struct {
 	Logger *slog.Logger
 	// DefaultQuota is the quota of new users in bytes; 0 is unlimited.
 	DefaultQuota int64
+	// Committed, if set, is called after each write of a user commits.
+	Committed func(userID string)
 }
 
 // RootCreator is the createdBy value of root folders, as on ACD.
@@ -93,13 +95,17 @@ func (s *Service) EnsureUser(ctx context.Context, name string) (*drive.User, err
 // counter is bumped first, which takes the per-user write lock before any
 // read, so the checks fn makes hold until commit on every database.
 func (s *Service) write(ctx context.Context, userID string, fn func(w *mutation) error) error {
-	return s.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := s.Meta.Update(ctx, func(tx meta.Tx) error {
 		seq, err := tx.NextSeq(ctx, userID)
 		if err != nil {
 			return err
 		}
 		return fn(&mutation{tx: tx, s: s, userID: userID, first: seq, now: s.now()})
 	})
+	if err == nil && s.Committed != nil {
+		s.Committed(userID)
+	}
+	return err
 }
 
 // mutation is one write transaction of one user.
