@@ -69,10 +69,11 @@ func DecodeCheckpoint(s string) (epoch string, seq int64, ok bool) {
 	if err != nil {
 		return "", 0, false
 	}
-	epoch, num, found := strings.Cut(string(raw), ":")
-	if !found || epoch == "" {
+	i := strings.LastIndexByte(string(raw), ':')
+	if i <= 0 {
 		return "", 0, false
 	}
+	epoch, num := string(raw[:i]), string(raw[i+1:])
 	seq, err = strconv.ParseInt(num, 10, 64)
 	if err != nil || seq < 0 {
 		return "", 0, false
