@@ -120,7 +120,11 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 		sent := 0
 		emitted := false
 		for {
-			nodes, err := tx.Changed(ctx, userID, after, chunk)
+			limit := chunk
+			if req.MaxNodes > 0 {
+				limit = min(chunk, max(req.MaxNodes-sent, 1))
+			}
+			nodes, err := tx.Changed(ctx, userID, after, limit)
 			if err != nil {
 				return err
 			}
@@ -135,11 +139,11 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 				}
 				out = append(out, n)
 			}
-			if len(out) == 0 && len(nodes) == chunk {
+			if len(out) == 0 && len(nodes) == limit {
 				continue // a chunk of skipped tombstones
 			}
 			cp := after
-			if len(nodes) < chunk {
+			if len(nodes) < limit {
 				cp = current // last chunk: nothing newer exists in this snapshot
 			}
 			if err := emit(Set{Checkpoint: EncodeCheckpoint(u.Epoch, cp), Reset: reset && !emitted, Nodes: out}); err != nil {
@@ -150,7 +154,7 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 			if req.MaxNodes > 0 && sent >= req.MaxNodes && cp < current {
 				return nil
 			}
-			if len(nodes) < chunk {
+			if len(nodes) < limit {
 				break
 			}
 		}

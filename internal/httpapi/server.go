@@ -43,7 +43,20 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
-	return s.withRequestID(s.withRecover(mux))
+	return s.withRequestID(s.withRecover(s.emptyOwner(mux)))
+}
+
+// emptyOwner answers 404 for a properties path with an empty owner
+// segment (…/properties//key), as ACD did. Left to the mux, the path would
+// be cleaned and redirected to a different, valid route.
+func (s *Server) emptyOwner(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/drive/v1/nodes/") && strings.Contains(r.URL.Path, "/properties//") {
+			s.writeError(w, r, drive.E("httpapi", drive.NotFound, "unknown operation"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type ctxKey int

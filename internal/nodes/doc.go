@@ -20,8 +20,9 @@
 //   - Purge (DELETE /nodes/{id}, bulk purge) is allowed to the owner, on
 //     AVAILABLE and TRASH nodes alike. It removes the node and every
 //     descendant not reachable otherwise. Purged nodes stay as tombstones
-//     (status PURGED, no name, no content) so the changes feed can report
-//     them with includePurged.
+//     (status PURGED, with id, kind and name but no parents, labels or
+//     content) so the changes feed can report them with includePurged;
+//     rclone's change notifications use the name to invalidate its cache.
 //   - Creating a node under a TRASH folder gives 409: its children would be
 //     invisible.
 //   - Deduplication: without suppress=deduplication, uploading a non-empty

@@ -456,18 +456,23 @@ var errRead = errors.New("blobtest: read failed")
 
 func testReaderError(t *testing.T, s blob.Store) {
 	before := listKeys(t, s)
-	for _, n := range []int{0, 10, 1 << 20} {
-		r := &failingReader{r: bytes.NewReader(randomBytes(n, 9)), err: errRead}
-		called := false
-		_, err := s.Put(t.Context(), r, func(blob.Info) error {
-			called = true
-			return nil
-		})
-		if !errors.Is(err, errRead) {
-			t.Errorf("Put of a reader failing after %d bytes error = %v, want %v", n, err, errRead)
-		}
-		if called {
-			t.Errorf("Put of a reader failing after %d bytes called check", n)
+	// io.ErrUnexpectedEOF is how a multipart body cut before its closing
+	// boundary ends: it must fail the Put like any other error, never
+	// pass for the end of the content.
+	for _, want := range []error{errRead, io.ErrUnexpectedEOF} {
+		for _, n := range []int{0, 10, 1 << 20} {
+			r := &failingReader{r: bytes.NewReader(randomBytes(n, 9)), err: want}
+			called := false
+			_, err := s.Put(t.Context(), r, func(blob.Info) error {
+				called = true
+				return nil
+			})
+			if !errors.Is(err, want) {
+				t.Errorf("Put of a reader failing with %v after %d bytes error = %v", want, n, err)
+			}
+			if called {
+				t.Errorf("Put of a reader failing with %v after %d bytes called check", want, n)
+			}
 		}
 	}
 	checkNoBlobs(t, s, before)

@@ -173,14 +173,14 @@ func (s *Store) copy(ctx context.Context, f *os.File, r io.Reader) (blob.Info, e
 		}
 		// Fill the whole buffer, so that a body arriving in small reads
 		// still costs one write per 256 KiB.
-		n, rerr := io.ReadFull(r, buf)
+		n, rerr := readFull(r, buf)
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {
 				return blob.Info{}, ioError(op, err)
 			}
 			size += int64(n)
 		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
@@ -441,4 +441,17 @@ func (s *Store) Ping(ctx context.Context) error {
 		return drive.E(op, drive.Unavailable, "blob directory not writable", err)
 	}
 	return nil
+}
+
+// readFull reads into buf until it is full or r returns an error. Unlike
+// io.ReadFull it returns r's error unchanged: an io.ErrUnexpectedEOF from r
+// (a multipart body cut before its closing boundary) must fail the Put, not
+// pass for a clean end.
+func readFull(r io.Reader, buf []byte) (n int, err error) {
+	for n < len(buf) && err == nil {
+		var k int
+		k, err = r.Read(buf[n:])
+		n += k
+	}
+	return n, err
 }
