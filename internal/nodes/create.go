@@ -362,9 +362,6 @@ func (s *Service) Overwrite(ctx context.Context, id string, r io.Reader, opt Upl
 		c := n.Content
 		c.BlobKey, c.Size, c.MD5 = info.Key, info.Size, info.MD5
 		c.ContentType = contentType(n.Name, opt.ContentType)
-		if opt.ContentType == "" || opt.ContentType == "application/octet-stream" {
-			c.ContentType = contentType(n.Name, "")
-		}
 		c.Version++
 		return m.update(ctx, n, drive.EventContentUpdated)
 	})
