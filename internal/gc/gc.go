@@ -35,6 +35,8 @@ type Collector struct {
 	Logger *slog.Logger
 	// Grace is the minimum age of a blob before it may be deleted.
 	Grace time.Duration
+	// Observe, if set, is told the outcome of every Loop run.
+	Observe func(deleted int, bytes int64, err error)
 }
 
 // Stats reports one collection run.
@@ -116,6 +118,9 @@ func (c *Collector) Loop(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		st, err := c.Run(ctx)
+		if c.Observe != nil && ctx.Err() == nil {
+			c.Observe(st.Deleted, st.DeletedBytes, err)
+		}
 		if err != nil && ctx.Err() == nil {
 			c.Logger.Error("blob gc failed", "err", err)
 			continue

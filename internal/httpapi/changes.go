@@ -55,6 +55,10 @@ func (s *Server) postChanges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := drive.FromContext(r.Context())
+	if s.Metrics != nil {
+		s.Metrics.ChangesStreams.Inc()
+		defer s.Metrics.ChangesStreams.Dec()
+	}
 	if err := s.Feed.Wait(r.Context(), p.UserID, in.Checkpoint, time.Duration(in.Wait*float64(time.Second))); err != nil {
 		s.writeError(w, r, err)
 		return

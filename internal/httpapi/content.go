@@ -27,6 +27,8 @@ type completeBody struct {
 	part *formdata.Part
 	mr   *formdata.Reader
 	done bool
+	// counted, if set, is told how many content bytes arrived.
+	counted func(int)
 }
 
 func (c *completeBody) Read(b []byte) (int, error) {
@@ -34,6 +36,9 @@ func (c *completeBody) Read(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n, err := c.part.Read(b)
+	if c.counted != nil && n > 0 {
+		c.counted(n)
+	}
 	if err == io.EOF {
 		c.done = true
 		for {
@@ -51,6 +56,24 @@ func (c *completeBody) Read(b []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// contentBody wraps a content part for the node service.
+func (s *Server) contentBody(part *formdata.Part, mr *formdata.Reader) io.Reader {
+	c := &completeBody{part: part, mr: mr}
+	if s.Metrics != nil {
+		c.counted = s.Metrics.Uploaded
+	}
+	return c
+}
+
+// uploadStarted counts an upload in progress; call the result when done.
+func (s *Server) uploadStarted() func() {
+	if s.Metrics == nil {
+		return func() {}
+	}
+	s.Metrics.OpenUploads.Inc()
+	return s.Metrics.OpenUploads.Dec
 }
 
 func uploadOptions(r *http.Request, part *formdata.Part) nodes.UploadOptions {
@@ -121,7 +144,8 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &drive.Error{Op: op, Kind: drive.Invalid, Param: "metadata", Message: "the metadata part must come first and give a name"})
 		return
 	}
-	n, err := s.Nodes.Upload(r.Context(), toNewNode(in), &completeBody{part: content, mr: mr}, uploadOptions(r, content))
+	defer s.uploadStarted()()
+	n, err := s.Nodes.Upload(r.Context(), toNewNode(in), s.contentBody(content, mr), uploadOptions(r, content))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -154,7 +178,8 @@ func (s *Server) overwrite(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
-		n, err := s.Nodes.Overwrite(r.Context(), r.PathValue("id"), &completeBody{part: part, mr: mr}, uploadOptions(r, part))
+		defer s.uploadStarted()()
+		n, err := s.Nodes.Overwrite(r.Context(), r.PathValue("id"), s.contentBody(part, mr), uploadOptions(r, part))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -247,7 +272,11 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, n *drive.N
 	if r.Method == http.MethodHead {
 		return
 	}
-	if _, err := io.Copy(w, body); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+	sent, err := io.Copy(w, body)
+	if s.Metrics != nil {
+		s.Metrics.Downloaded(sent)
+	}
+	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
 		s.Logger.DebugContext(r.Context(), "download interrupted", "request_id", requestID(r.Context()), "err", err)
 	}
 }

@@ -46,8 +46,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 		{"HEAD /cdproxy/nodes/{id}/content", a(s.download)},
 		{"GET /cdproxy/templink/{token}", s.tempLinkDownload},
 		{"HEAD /cdproxy/templink/{token}", s.tempLinkDownload},
+
+		{"GET /healthz", s.healthz},
+		{"GET /readyz", s.readyz},
 	} {
 		mux.HandleFunc(r.pattern, r.h)
+	}
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics.Handler())
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, drive.E("httpapi", drive.NotFound, "unknown operation "+r.Method+" "+r.URL.Path))

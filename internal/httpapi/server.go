@@ -14,6 +14,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/changes"
 	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/metrics"
 	"github.com/clouddrive/clouddrive/internal/nodes"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
 	"github.com/clouddrive/clouddrive/internal/templink"
@@ -37,6 +38,8 @@ type Server struct {
 	// Limiter, if set, throttles authenticated requests per token and
 	// per user (429 with Retry-After).
 	Limiter *ratelimit.Limiter
+	// Metrics, if set, records requests and is served at /metrics.
+	Metrics *metrics.Metrics
 }
 
 // Handler returns the HTTP handler with every route.
@@ -124,7 +127,15 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		w.Header().Set("x-amzn-RequestId", id)
 		rec := &statusRecorder{ResponseWriter: w}
 		start := s.Now()
-		next.ServeHTTP(rec, r.WithContext(ctx))
+		r = r.WithContext(ctx)
+		next.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		if s.Metrics != nil {
+			// The mux records the matched pattern on r.
+			s.Metrics.Observe(r.Pattern, r.Method, rec.status, s.Now().Sub(start))
+		}
 		path := r.URL.Path
 		if strings.HasPrefix(path, "/cdproxy/templink/") {
 			path = "/cdproxy/templink/…" // the token is a credential
@@ -167,6 +178,9 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 		}
 		if s.Limiter != nil {
 			if ok, wait := s.Limiter.Allow(p.TokenID, p.UserID); !ok {
+				if s.Metrics != nil {
+					s.Metrics.RateLimited.Inc()
+				}
 				s.writeError(w, r, &drive.Error{Op: "httpapi.ratelimit", Kind: drive.RateLimited, Message: "Rate exceeded", RetryAfter: wait})
 				return
 			}
