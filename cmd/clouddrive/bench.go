@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clouddrive/clouddrive/internal/bench"
+)
+
+func newBench(stdout, stderr io.Writer) *cobra.Command {
+	var quick, noNginx, keep bool
+	var nginx, dir, sections, machine string
+	var clients int
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure throughput, memory and metadata rates against nginx (scripts/bench.sh)",
+		Long: `Start a clouddrive server (this binary, on a temporary data directory) and an
+nginx reference server on loopback, and print a table of figures and ratios:
+upload and download of a large file, many small files, peak server memory
+during a very large transfer, metadata operations over HTTP and in-process,
+and a full changes sync of a large account.
+
+--quick uses small sizes (about a minute). nginx comes from the system's
+packages (scripts/bench.sh installs it when missing); --no-nginx skips it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := bench.Full
+			if quick {
+				cfg = bench.Quick
+			}
+			bin, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			cfg.Bin = bin
+			if !noNginx {
+				if cfg.Nginx, err = bench.FindNginx(nginx); err != nil {
+					return err
+				}
+			}
+			if dir == "" {
+				if dir, err = os.MkdirTemp("", "clouddrive-bench-"); err != nil {
+					return err
+				}
+			}
+			cfg.Dir = filepath.Join(dir, "run")
+			cfg.KeepDir = keep
+			if clients > 0 {
+				cfg.Clients = clients
+			}
+			if sections != "" {
+				cfg.Sections = strings.Split(sections, ",")
+			}
+			cfg.Out, cfg.Progress = stdout, stderr
+			cfg.MachineDescription = machine
+			if cfg.Nginx != "" {
+				cfg.MachineDescription = strings.TrimSpace(cfg.MachineDescription + "\nreference: nginx " + bench.NginxVersion(cfg.Nginx))
+			}
+			_, err = bench.Run(cmd.Context(), cfg)
+			if !keep {
+				_ = os.RemoveAll(cfg.Dir)
+			} else {
+				fmt.Fprintln(stderr, "kept", cfg.Dir)
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&quick, "quick", false, "small sizes: 64 MiB transfers, 256 MiB memory test, 20k-node changes")
+	cmd.Flags().StringVar(&nginx, "nginx", "", "nginx binary (default: nginx on PATH or /usr/sbin/nginx)")
+	cmd.Flags().BoolVar(&noNginx, "no-nginx", false, "run without the nginx reference")
+	cmd.Flags().StringVar(&dir, "dir", "", "working directory (default: a new temporary directory); needs about 3x the large file size")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the working directory")
+	cmd.Flags().IntVar(&clients, "clients", 0, "concurrent clients for small files and metadata (default 8)")
+	cmd.Flags().StringVar(&sections, "sections", "", "comma-separated subset of transfer,small,rss,meta,changes")
+	cmd.Flags().StringVar(&machine, "machine", "", "a description of the machine to print with the report")
+	return cmd
+}
