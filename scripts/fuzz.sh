@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# scripts/fuzz.sh: run every fuzz target for a bounded time, one after the
+# other. An input that fails is written by `go test` to the package's
+# testdata/fuzz/<Target>/ directory; commit it: plain `go test` runs it
+# from then on as a regression seed.
+#
+#   scripts/fuzz.sh                 10 minutes per target (on demand)
+#   scripts/fuzz.sh -t 20s          what CI runs (scripts/test.sh)
+#   scripts/fuzz.sh -t 1m FuzzParse only the targets named (any package)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+time=10m
+if [ "${1:-}" = "-t" ]; then time=$2; shift 2; fi
+only=" $* "
+
+# target package: the filter parser, the multipart reader, the Range
+# header parser, the checkpoint decoder, and every JSON body and listing
+# query through the real HTTP handler.
+targets=(
+  "FuzzParse ./internal/filter"
+  "FuzzReader ./internal/formdata"
+  "FuzzParse ./internal/byterange"
+  "FuzzDecodeCheckpoint ./internal/changes"
+  "FuzzJSONBody ./internal/httpapi"
+  "FuzzListQuery ./internal/httpapi"
+)
+
+failed=()
+for t in "${targets[@]}"; do
+  set -- $t
+  name=$1 pkg=$2
+  if [ "$only" != "  " ] && [[ "$only" != *" $name "* ]]; then continue; fi
+  echo "--- $name ($pkg) for $time"
+  if ! go test -run '^$' -fuzz "^$name\$" -fuzztime "$time" "$pkg"; then
+    failed+=("$name $pkg")
+  fi
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo
+  echo "fuzzing found failures in: ${failed[*]}"
+  echo "new regression seeds (commit them with the fix):"
+  git status --short -- '*/testdata/fuzz/*' || true
+  exit 1
+fi
+echo "fuzz: $time per target: no failure"
