@@ -1,6 +1,9 @@
 package crashtest_test
 
 import (
+	"context"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,15 +13,33 @@ import (
 	"github.com/clouddrive/clouddrive/internal/crashtest"
 )
 
+// bin is the clouddrive binary the tests run, built once by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(func() int {
+		if !testing.Short() {
+			dir, err := os.MkdirTemp("", "crashtest-bin-")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			if bin, err = crashtest.BuildBinary(context.Background(), filepath.Join(dir, "clouddrive")); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+		return m.Run()
+	}())
+}
+
 // runCrash builds the binary and runs a crash test of kills kills.
 func runCrash(t *testing.T, cfg crashtest.Config) {
 	t.Helper()
-	dir := t.TempDir()
-	bin, err := crashtest.BuildBinary(t.Context(), filepath.Join(dir, "clouddrive"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Bin, cfg.Dir = bin, dir
+	cfg.Bin, cfg.Dir = bin, t.TempDir()
+	var err error
 	if cfg.Seed == 0 {
 		cfg.Seed = uint64(time.Now().UnixNano())
 	}

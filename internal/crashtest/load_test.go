@@ -1,7 +1,6 @@
 package crashtest_test
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,12 +9,7 @@ import (
 
 func runLoad(t *testing.T, cfg crashtest.LoadConfig) {
 	t.Helper()
-	dir := t.TempDir()
-	bin, err := crashtest.BuildBinary(t.Context(), filepath.Join(dir, "clouddrive"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Bin, cfg.Dir, cfg.Seed = bin, dir, uint64(time.Now().UnixNano())
+	cfg.Bin, cfg.Dir, cfg.Seed = bin, t.TempDir(), uint64(time.Now().UnixNano())
 	res, err := crashtest.Load(t.Context(), cfg)
 	if res != nil {
 		t.Logf("%d clients, %d users:\n%s", cfg.Clients, cfg.Users, res.Report())
