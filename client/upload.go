@@ -1,0 +1,353 @@
+package client
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"mime/multipart"
+	"net/textproto"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/clouddrive/clouddrive/acd"
+)
+
+// UploadOptions tune Upload and Overwrite.
+type UploadOptions struct {
+	// Dedup lets the server refuse content the account already stores
+	// (409 CONTENT_ALREADY_EXISTS). By default suppress=deduplication is
+	// sent and identical files may coexist, as with go-acd and rclone.
+	Dedup bool
+	// OnConflict says what Upload does when the name is taken (or, with
+	// Dedup, the content exists).
+	OnConflict Conflict
+	// LocalID is an idempotency key: the server refuses a second upload
+	// with the same localId (409 LOCAL_ID_ALREADY_USED).
+	LocalID string
+	// ContentType of the bytes; empty lets the server guess from the name.
+	ContentType string
+	Labels      []string
+	Description string
+	// Properties are set at creation: owner → key → value.
+	Properties map[string]map[string]string
+	// Size is the number of bytes r will yield, if known (-1 or 0 when
+	// unknown); it is passed to Progress as the total.
+	Size int64
+	// Progress, if set, is called as content bytes are handed to the
+	// network, with the bytes sent so far in the current attempt and
+	// Size. A retry starts again from 0. It is called from the goroutine
+	// that writes the body, never concurrently with itself.
+	Progress func(sent, total int64)
+}
+
+// Upload creates a file called name in parentID with the bytes of r,
+// streamed as multipart (the metadata part first, then the content) over
+// a chunked request without buffering the content.
+//
+// Retries: a failure that may have happened after the whole body reached
+// the server (5xx, a dropped connection, a cut reply) never triggers a
+// blind second upload. The name is looked up first and, if a file with
+// the size and MD5 just sent is there, it is returned (rclone's
+// behaviour). Otherwise, and after a 429, the upload is sent again, which
+// requires r to be an io.Seeker (it is rewound to where it was when Upload
+// was called); if it is not, the first error is returned.
+//
+// The MD5 of the bytes sent is compared with the server's; a mismatch is
+// a *ChecksumError.
+func (c *Client) Upload(ctx context.Context, parentID, name string, r io.Reader, o *UploadOptions) (*acd.Node, error) {
+	if o == nil {
+		o = &UploadOptions{}
+	}
+	meta, err := json.Marshal(acd.NewNode{Name: name, Kind: KindFile, Parents: []string{parentID}, Labels: o.Labels,
+		Description: o.Description, Properties: o.Properties})
+	if err != nil {
+		return nil, fmt.Errorf("client.Upload: %w", err)
+	}
+	q := url.Values{}
+	if !o.Dedup {
+		q.Set("suppress", "deduplication")
+	}
+	if o.LocalID != "" {
+		q.Set("localId", o.LocalID)
+	}
+	body, err := newUploadBody(r, meta, name, o)
+	if err != nil {
+		return nil, err
+	}
+	var found *acd.Node
+	req := &request{op: "client.Upload", method: "POST", base: contentBase, path: "nodes", query: q,
+		body: body.attempt, sent: body.complete,
+		confirm: func(ctx context.Context) (bool, error) {
+			n, err := c.ChildByName(ctx, parentID, name)
+			if errors.Is(err, ErrNotFound) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			if n.Kind == KindFile && n.ContentProperties != nil && body.matches(n.ContentProperties.Size, n.ContentProperties.MD5) {
+				found = n
+				return true, nil
+			}
+			return false, nil
+		}}
+	var created acd.Node
+	err = c.call(ctx, req, &created)
+	body.close()
+	if err == nil {
+		if found != nil {
+			return found, nil
+		}
+		return &created, body.verify(name, &created)
+	}
+	var ce *ConflictError
+	if !errors.As(err, &ce) || ce.NodeID == "" {
+		return nil, err
+	}
+	switch o.OnConflict {
+	case ConflictReturnExisting:
+		n, gerr := c.Node(ctx, ce.NodeID, nil)
+		if gerr != nil {
+			return nil, err
+		}
+		return n, nil
+	case ConflictOverwrite:
+		if ce.Code != "NAME_ALREADY_EXISTS" && ce.Code != "" {
+			return nil, err
+		}
+		n, gerr := c.Node(ctx, ce.NodeID, nil)
+		if gerr != nil || n.Kind != KindFile {
+			return nil, err
+		}
+		if rerr := body.rewind(); rerr != nil {
+			return nil, err
+		}
+		oo := *o
+		return c.overwrite(ctx, ce.NodeID, body.r, &oo, body.start)
+	}
+	return nil, err
+}
+
+// Overwrite replaces the content of a file (PUT nodes/{id}/content),
+// streamed like Upload. It is retried only when r is an io.Seeker.
+func (c *Client) Overwrite(ctx context.Context, id string, r io.Reader, o *UploadOptions) (*acd.Node, error) {
+	if o == nil {
+		o = &UploadOptions{}
+	}
+	start, _ := offsetOf(r)
+	return c.overwrite(ctx, id, r, o, start)
+}
+
+func (c *Client) overwrite(ctx context.Context, id string, r io.Reader, o *UploadOptions, start int64) (*acd.Node, error) {
+	q := url.Values{}
+	if !o.Dedup {
+		q.Set("suppress", "deduplication")
+	}
+	body, err := newUploadBody(r, nil, "content", o)
+	if err != nil {
+		return nil, err
+	}
+	body.start = start
+	// Overwriting with the same bytes twice has the same outcome.
+	var out acd.Node
+	err = c.call(ctx, &request{op: "client.Overwrite", method: "PUT", base: contentBase, path: "nodes/" + seg(id) + "/content",
+		query: q, body: body.attempt, sent: body.complete, idempotent: true}, &out)
+	body.close()
+	if err != nil {
+		return nil, err
+	}
+	return &out, body.verify(id, &out)
+}
+
+// UploadFile uploads a local file; see Upload. The file is reopened for
+// each attempt, so every retry is possible.
+func (c *Client) UploadFile(ctx context.Context, parentID, name, path string, o *UploadOptions) (*acd.Node, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if o == nil {
+		o = &UploadOptions{}
+	}
+	if o.Size <= 0 {
+		if st, err := f.Stat(); err == nil {
+			oo := *o
+			oo.Size = st.Size()
+			o = &oo
+		}
+	}
+	return c.Upload(ctx, parentID, name, f, o)
+}
+
+// uploadBody produces the multipart body of each attempt through an
+// io.Pipe and remembers what the last attempt sent.
+type uploadBody struct {
+	r        io.Reader
+	seeker   io.Seeker
+	start    int64
+	meta     []byte // nil for overwrites
+	filename string
+	o        *UploadOptions
+
+	mu    sync.Mutex
+	done  bool // the last attempt's body was written to the end
+	size  int64
+	md5   string
+	pipes []*io.PipeReader
+	wg    sync.WaitGroup
+}
+
+func offsetOf(r io.Reader) (int64, bool) {
+	s, ok := r.(io.Seeker)
+	if !ok {
+		return 0, false
+	}
+	off, err := s.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, false
+	}
+	return off, true
+}
+
+func newUploadBody(r io.Reader, meta []byte, filename string, o *UploadOptions) (*uploadBody, error) {
+	b := &uploadBody{r: r, meta: meta, filename: filename, o: o}
+	if off, ok := offsetOf(r); ok {
+		b.seeker, b.start = r.(io.Seeker), off
+	}
+	return b, nil
+}
+
+func (b *uploadBody) rewind() error {
+	if b.seeker == nil {
+		return ErrNotRewindable
+	}
+	_, err := b.seeker.Seek(b.start, io.SeekStart)
+	return err
+}
+
+// attempt returns the body of attempt n.
+func (b *uploadBody) attempt(n int) (io.Reader, string, error) {
+	b.close() // the previous attempt's writer is done with r
+	if n > 0 {
+		if err := b.rewind(); err != nil {
+			return nil, "", ErrNotRewindable
+		}
+	}
+	b.mu.Lock()
+	b.done, b.size, b.md5 = false, 0, ""
+	b.mu.Unlock()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	b.mu.Lock()
+	b.pipes = append(b.pipes, pr)
+	b.mu.Unlock()
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		pw.CloseWithError(b.write(mw))
+	}()
+	return pr, mw.FormDataContentType(), nil
+}
+
+func (b *uploadBody) write(mw *multipart.Writer) error {
+	if b.meta != nil {
+		if err := mw.WriteField("metadata", string(b.meta)); err != nil {
+			return err
+		}
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="content"; filename="`+escapeQuotes(b.filename)+`"`)
+	ct := b.o.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	part, err := mw.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	sum := md5.New()
+	n, err := io.Copy(part, &progressReader{r: b.r, h: sum, fn: b.o.Progress, total: b.o.Size})
+	if err != nil {
+		return err
+	}
+	if err := mw.Close(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.done, b.size, b.md5 = true, n, hex.EncodeToString(sum.Sum(nil))
+	b.mu.Unlock()
+	return nil
+}
+
+// complete reports whether the last attempt's body was written to the end.
+func (b *uploadBody) complete() bool {
+	b.close()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.done
+}
+
+func (b *uploadBody) matches(size int64, md5hex string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.done && b.size == size && strings.EqualFold(b.md5, md5hex)
+}
+
+// verify compares the MD5 the server computed with the one sent.
+func (b *uploadBody) verify(name string, n *acd.Node) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.done || n.ContentProperties == nil || n.ContentProperties.MD5 == "" {
+		return nil
+	}
+	if !strings.EqualFold(n.ContentProperties.MD5, b.md5) {
+		return &ChecksumError{Name: name, Want: b.md5, Got: n.ContentProperties.MD5}
+	}
+	return nil
+}
+
+// close ends the writers of earlier attempts, whose requests are over
+// (a writer blocked on a reply that came before the whole body was read
+// gets io.ErrClosedPipe), and waits for them.
+func (b *uploadBody) close() {
+	b.mu.Lock()
+	for _, p := range b.pipes {
+		p.Close()
+	}
+	b.pipes = nil
+	b.mu.Unlock()
+	b.wg.Wait()
+}
+
+type progressReader struct {
+	r     io.Reader
+	h     hash.Hash
+	fn    func(sent, total int64)
+	total int64
+	n     int64
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.h.Write(b[:n])
+		p.n += int64(n)
+		if p.fn != nil {
+			p.fn(p.n, p.total)
+		}
+	}
+	return n, err
+}
+
+func escapeQuotes(s string) string {
+	return strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", " ", "\n", " ").Replace(s)
+}
