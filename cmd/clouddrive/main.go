@@ -53,6 +53,7 @@ Get a bearer token for a user:          clouddrive admin token alice`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServe(stderr), newAdmin(stdout), newVersion(stdout), newBench(stdout, stderr))
+	root.AddCommand(clientCommands(stdout, stderr)...)
 	return root
 }
 

@@ -1,0 +1,54 @@
+// Package cli implements the client commands of the clouddrive binary
+// (login, logout, sync, ls, tree, find, stat, upload, download, cat,
+// mkdir, mv, rename, trash, restore, purge, usage, quota, props, link):
+// what acd_cli did, on top of the public SDK (package client) and wire
+// types (package acd) only. It imports no server package; cmd/clouddrive
+// adds Commands to its root, and tests run them in-process with Main.
+//
+// # Files
+//
+// Credentials (server URL and token) live in
+// os.UserConfigDir()/clouddrive/credentials.json with mode 0600, or under
+// $CLOUDDRIVE_CONFIG_DIR. The node cache (package cache, one SQLite
+// database per server) and the endpoint cache live in
+// os.UserCacheDir()/clouddrive/, or $CLOUDDRIVE_CACHE_DIR. Tokens from
+// OAuth flows are refreshed through golang.org/x/oauth2 and written back;
+// login's loginFlow interface is the hook for the browser and device flows
+// (marked HOOK(oauth)).
+//
+// # Paths and the cache
+//
+// Remote paths resolve through the node cache, name by name, and fall back
+// to the API (a name lookup) for anything the cache does not hold; what
+// the API returns is added to the cache. ls, tree and find read the cache
+// (synced first if it never was); sync applies the changes feed from the
+// saved checkpoint. Commands that change nodes put the server's reply in
+// the cache at once, so the cache is current for this CLI's own changes
+// and catches up on other clients' at the next sync. stat always reads
+// the API.
+//
+// # Transfers
+//
+// upload and download walk their sources, plan the jobs (creating remote
+// folders or local directories on the way), and run them on -j workers.
+// Files whose size and MD5 already match are skipped, so a rerun resumes
+// a batch; a partial download is continued from NAME.__incomplete by the
+// SDK. Errors of single files are collected and reported together; the
+// batch goes on.
+//
+// Progress bars use github.com/vbauerster/mpb/v8 rather than
+// schollz/progressbar/v3: transfers run in parallel, and mpb renders
+// several bars at once (one per running file, removed when it completes,
+// plus a total bar with bytes, rate and ETA) from concurrent goroutines,
+// which progressbar, a single-bar library, cannot do without interleaved
+// output. Bars are drawn on stderr only when -P is given and stderr is a
+// terminal; with -P and no terminal a line per finished file is printed
+// instead, and -q silences both.
+//
+// # Exit codes
+//
+// 0 success, 1 failure, 2 usage, 3 not found, 4 conflict, 5 login
+// needed, 130 interrupted (see ExitCode and `clouddrive help
+// exit-codes`). Every error is printed with a hint saying what to do
+// next.
+package cli

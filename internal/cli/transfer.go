@@ -1,0 +1,576 @@
+package cli
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/text/cases"
+
+	"github.com/clouddrive/clouddrive/acd"
+	"github.com/clouddrive/clouddrive/client"
+)
+
+// transferOpts are the flags shared by upload and download.
+type transferOpts struct {
+	common
+	jobs      int
+	overwrite bool
+	excludes  []string
+	progress  bool
+}
+
+func (o *transferOpts) register(c *cobra.Command) {
+	o.common.register(c)
+	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "transfer N files in parallel")
+	c.Flags().BoolVar(&o.overwrite, "overwrite", false, "replace destination files whose content differs")
+	c.Flags().StringArrayVar(&o.excludes, "exclude", nil, "skip files and folders matching GLOB (name or relative path; repeatable)")
+	c.Flags().BoolVarP(&o.progress, "progress", "P", false, "show progress bars: bytes, rate and ETA per file and in total")
+}
+
+func (o *transferOpts) check() error {
+	if o.jobs < 1 {
+		return usageErrorf("-j must be at least 1")
+	}
+	for _, g := range o.excludes {
+		if _, err := path.Match(g, ""); err != nil {
+			return usageErrorf("--exclude %q: %v", g, err)
+		}
+	}
+	return nil
+}
+
+// excluded reports whether a node called name at relative path rel (slash
+// separated, from the transferred folder's name) matches an --exclude.
+func (o *transferOpts) excluded(name, rel string) bool {
+	for _, g := range o.excludes {
+		if ok, _ := path.Match(g, name); ok {
+			return true
+		}
+		if ok, _ := path.Match(g, rel); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// job is one file to transfer.
+type job struct {
+	name string // shown in progress and errors
+	size int64
+	// run transfers the file, reporting progress to t; skipped means it
+	// was already there.
+	run func(ctx context.Context, t tracker) (skipped bool, err error)
+}
+
+// batch is the outcome of a set of jobs.
+type batch struct {
+	done, skipped, failed, stopped int
+	bytes                          int64
+	errs                           []error
+}
+
+// runJobs runs jobs on n workers. On cancellation no new job starts.
+func runJobs(ctx context.Context, jobs []job, n int, m meter, log func(string, ...any)) batch {
+	var mu sync.Mutex
+	var b batch
+	ch := make(chan job)
+	var wg sync.WaitGroup
+	for range min(n, max(len(jobs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				t := m.start(j.name, j.size)
+				skipped, err := j.run(ctx, t)
+				if skipped {
+					t.finish(nil)
+					m.skip(j.size)
+				} else {
+					t.finish(err)
+				}
+				mu.Lock()
+				switch {
+				case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
+					b.stopped++ // reported once, below
+				case err != nil:
+					b.failed++
+					b.errs = append(b.errs, err)
+				case skipped:
+					b.skipped++
+					log("skipped %s: unchanged", j.name)
+				default:
+					b.done++
+					b.bytes += j.size
+					log("done %s", j.name)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case ch <- j:
+		case <-ctx.Done():
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		b.errs = append(b.errs, fmt.Errorf("interrupted: %w", err))
+	}
+	return b
+}
+
+// fileMD5 hashes a local file.
+func fileMD5(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// remoteDir is a destination folder and its existing children, listed
+// once from the API when first needed.
+type remoteDir struct {
+	node  *acd.Node
+	fresh bool // created by this run: no children
+	once  sync.Once
+	kids  map[string]*acd.Node
+	err   error
+}
+
+func (d *remoteDir) child(ctx context.Context, s *session, name string) (*acd.Node, error) {
+	d.once.Do(func() {
+		d.kids = map[string]*acd.Node{}
+		if d.fresh {
+			return
+		}
+		ns, err := client.Collect(s.c.Children(ctx, d.node.ID, nil))
+		if err != nil {
+			d.err = err
+			return
+		}
+		s.remember(ctx, ns...)
+		for _, n := range ns {
+			d.kids[cases.Fold().String(n.Name)] = n
+		}
+	})
+	if d.err != nil {
+		return nil, d.err
+	}
+	return d.kids[cases.Fold().String(name)], nil
+}
+
+func summary(o *common, env *Env, verb string, b batch, took time.Duration) {
+	stopped := ""
+	if b.stopped > 0 {
+		stopped = fmt.Sprintf("; %d interrupted", b.stopped)
+	}
+	o.infof(env, "%s %s (%s) in %s, %s; skipped %d unchanged; %d failed%s",
+		verb, plural(b.done, "file"), humanBytes(b.bytes), took.Round(time.Millisecond), rate(b.bytes, took), b.skipped, b.failed, stopped)
+}
+
+func newUpload(env *Env) *cobra.Command {
+	var o transferOpts
+	cmd := &cobra.Command{
+		Use:   "upload SRC... DEST",
+		Short: "Upload local files and folders (recursive, parallel, resumable)",
+		Long: `Upload each local SRC into the remote folder DEST (created with its parents
+if missing). A folder SRC is uploaded recursively as DEST/<its name>.
+
+A file whose remote copy has the same size and MD5 is skipped, so running
+the same upload again after an interruption or a failure carries on where
+it stopped. A remote file with other content is a conflict (exit code 4)
+unless --overwrite replaces it. --exclude GLOB skips files and folders by
+name or by path relative to SRC's parent (e.g. '*.tmp', 'src/.git').
+
+-j N transfers N files at a time. -P shows progress bars on stderr (bytes,
+rate and ETA per file and in total) when stderr is a terminal, or one
+line per file when it is not; -q prints nothing but errors.
+
+Failed requests are retried with back-off; an upload that fails after its
+bytes were sent is looked up before it is sent again, so it never
+duplicates a file.
+
+` + pathHelp,
+		Example: `  clouddrive upload ~/Pictures/2024 /Photos
+  clouddrive upload -P -j 8 --exclude '*.tmp' report.pdf data/ /Work`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := o.check(); err != nil {
+				return err
+			}
+			s, err := env.open(ctx, &o.common)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			start := env.now()
+			srcs, dst := args[:len(args)-1], args[len(args)-1]
+			dest, err := s.mkdirAll(ctx, dst)
+			if err != nil {
+				return err
+			}
+			jobs, planErrs := planUpload(ctx, s, &o, srcs, &remoteDir{node: dest}, cleanPath(dst))
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var total int64
+			for _, j := range jobs {
+				total += j.size
+			}
+			m := newMeter(env, o.progress, o.quiet, total)
+			b := runJobs(ctx, jobs, o.jobs, m, func(f string, a ...any) { s.log.Debug(fmt.Sprintf(f, a...)) })
+			m.close()
+			b.errs = append(planErrs, b.errs...)
+			b.failed += len(planErrs)
+			summary(&o.common, env, "uploaded", b, env.now().Sub(start))
+			return errors.Join(b.errs...)
+		},
+	}
+	o.register(cmd)
+	return cmd
+}
+
+// planUpload creates the remote folders and lists the files to upload.
+func planUpload(ctx context.Context, s *session, o *transferOpts, srcs []string, dest *remoteDir, destPath string) ([]job, []error) {
+	var jobs []job
+	var errs []error
+	for _, src := range srcs {
+		if ctx.Err() != nil {
+			break
+		}
+		st, err := os.Stat(src)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		base := filepath.Base(filepath.Clean(src))
+		if o.excluded(base, base) {
+			continue
+		}
+		if !st.IsDir() {
+			if !st.Mode().IsRegular() {
+				errs = append(errs, fmt.Errorf("%s: not a regular file", src))
+				continue
+			}
+			jobs = append(jobs, uploadJob(s, o, src, st.Size(), dest, path.Join(destPath, base)))
+			continue
+		}
+		dirs := map[string]*remoteDir{}
+		err = filepath.WalkDir(src, func(p string, de fs.DirEntry, err error) error {
+			if err != nil {
+				errs = append(errs, err)
+				if de != nil && de.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			rel, _ := filepath.Rel(src, p)
+			relSlash := path.Join(base, filepath.ToSlash(rel))
+			if rel != "." && o.excluded(de.Name(), relSlash) {
+				if de.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			parent := dest
+			if rel != "." {
+				parent = dirs[filepath.Dir(p)]
+			}
+			if parent == nil {
+				return nil // inside a folder that could not be created
+			}
+			info, err := os.Stat(p) // follows symlinks
+			if err != nil {
+				errs = append(errs, err)
+				return nil
+			}
+			switch {
+			case info.IsDir():
+				if de.Type()&fs.ModeSymlink != 0 {
+					s.log.Warn("skipping symlinked folder", "path", p)
+					return nil
+				}
+				rd, err := ensureFolder(ctx, s, parent, filepath.Base(p))
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", path.Join(destPath, relSlash), err))
+					return fs.SkipDir
+				}
+				dirs[p] = rd
+			case info.Mode().IsRegular():
+				jobs = append(jobs, uploadJob(s, o, p, info.Size(), parent, path.Join(destPath, relSlash)))
+			default:
+				s.log.Warn("skipping special file", "path", p)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+	}
+	return jobs, errs
+}
+
+// ensureFolder returns the folder name in parent, creating it if missing.
+func ensureFolder(ctx context.Context, s *session, parent *remoteDir, name string) (*remoteDir, error) {
+	n, err := parent.child(ctx, s, name)
+	if err != nil {
+		return nil, err
+	}
+	if n != nil {
+		if n.Kind != client.KindFolder {
+			return nil, fmt.Errorf("%w: a file is in the way", errExists)
+		}
+		return &remoteDir{node: n}, nil
+	}
+	n, err = s.c.CreateFolder(ctx, parent.node.ID, name, &client.FolderOptions{OnConflict: client.ConflictReturnExisting})
+	if err != nil {
+		return nil, err
+	}
+	s.created(ctx, n)
+	return &remoteDir{node: n, fresh: true}, nil
+}
+
+func uploadJob(s *session, o *transferOpts, local string, localSize int64, dir *remoteDir, remote string) job {
+	name := filepath.Base(local)
+	return job{name: remote, size: localSize, run: func(ctx context.Context, t tracker) (bool, error) {
+		fail := func(err error) (bool, error) { return false, fmt.Errorf("%s: %w", remote, err) }
+		existing, err := dir.child(ctx, s, name)
+		if err != nil {
+			return fail(err)
+		}
+		uo := &client.UploadOptions{Size: localSize, Progress: func(sent, _ int64) { t.set(sent) }}
+		var n *acd.Node
+		if existing != nil {
+			if existing.Kind != client.KindFile {
+				return fail(fmt.Errorf("%w: a folder is in the way", errExists))
+			}
+			if size(existing) == localSize {
+				sum, err := fileMD5(local)
+				if err != nil {
+					return false, err
+				}
+				if sum == md5of(existing) {
+					return true, nil
+				}
+			}
+			if !o.overwrite {
+				return fail(withHint(fmt.Errorf("%w with other content", errExists), "pass --overwrite to replace it"))
+			}
+			f, err := os.Open(local)
+			if err != nil {
+				return false, err
+			}
+			n, err = s.c.Overwrite(ctx, existing.ID, f, uo)
+			f.Close()
+			if err != nil {
+				return fail(err)
+			}
+		} else {
+			if o.overwrite {
+				uo.OnConflict = client.ConflictOverwrite
+			}
+			n, err = s.c.UploadFile(ctx, dir.node.ID, name, local, uo)
+			if err != nil {
+				return fail(err)
+			}
+		}
+		s.created(ctx, n)
+		return false, nil
+	}}
+}
+
+// safeName rejects remote names that cannot be local file names.
+func safeName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || (filepath.Separator != '/' && strings.ContainsRune(name, filepath.Separator)) {
+		return fmt.Errorf("remote name %q cannot be a local file name", name)
+	}
+	return nil
+}
+
+func newDownload(env *Env) *cobra.Command {
+	var o transferOpts
+	cmd := &cobra.Command{
+		Use:   "download SRC... DEST",
+		Short: "Download files and folders (recursive, parallel, resumable)",
+		Long: `Download each remote SRC into the local directory DEST (created if missing).
+A folder SRC is downloaded recursively as DEST/<its name>.
+
+Each file is fetched in ranged chunks into NAME.__incomplete, then checked
+against the server's MD5 and renamed. An interrupted download keeps the
+partial file, and the next download of it continues from where it stopped.
+A local file with the same size and MD5 is skipped; one with other content
+is a conflict (exit code 4) unless --overwrite replaces it. --exclude GLOB
+skips files and folders by name or by path relative to SRC's parent.
+
+-j N transfers N files at a time. -P shows progress bars on stderr (bytes,
+rate and ETA per file and in total) when stderr is a terminal, or one line
+per file when it is not; -q prints nothing but errors.
+
+` + pathHelp,
+		Example: `  clouddrive download /Photos/2024 ~/Pictures
+  clouddrive download -P -j 8 /big.iso /tmp`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := o.check(); err != nil {
+				return err
+			}
+			srcs, dst := args[:len(args)-1], args[len(args)-1]
+			if st, err := os.Stat(dst); err == nil && !st.IsDir() {
+				return fmt.Errorf("%s: %w (a file; DEST must be a directory)", dst, errExists)
+			}
+			s, err := env.open(ctx, &o.common)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			start := env.now()
+			if err := os.MkdirAll(dst, 0o777); err != nil {
+				return err
+			}
+			jobs, planErrs := planDownload(ctx, s, &o, srcs, dst)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var total int64
+			for _, j := range jobs {
+				total += j.size
+			}
+			m := newMeter(env, o.progress, o.quiet, total)
+			b := runJobs(ctx, jobs, o.jobs, m, func(f string, a ...any) { s.log.Debug(fmt.Sprintf(f, a...)) })
+			m.close()
+			b.errs = append(planErrs, b.errs...)
+			b.failed += len(planErrs)
+			summary(&o.common, env, "downloaded", b, env.now().Sub(start))
+			return errors.Join(b.errs...)
+		},
+	}
+	o.register(cmd)
+	return cmd
+}
+
+func planDownload(ctx context.Context, s *session, o *transferOpts, srcs []string, dst string) ([]job, []error) {
+	var jobs []job
+	var errs []error
+	seen := map[string]bool{}
+	var walkDir func(n *acd.Node, local, rel, remote string)
+	walkDir = func(n *acd.Node, local, rel, remote string) {
+		if seen[n.ID] || ctx.Err() != nil {
+			return
+		}
+		seen[n.ID] = true
+		if err := os.MkdirAll(local, 0o777); err != nil {
+			errs = append(errs, err)
+			return
+		}
+		kids, err := client.Collect(s.c.Children(ctx, n.ID, &client.ListOptions{Sort: `["name ASC"]`}))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", remote, err))
+			return
+		}
+		s.remember(ctx, kids...)
+		for _, k := range kids {
+			krel, kremote := path.Join(rel, k.Name), path.Join(remote, k.Name)
+			if o.excluded(k.Name, krel) {
+				continue
+			}
+			if err := safeName(k.Name); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", kremote, err))
+				continue
+			}
+			klocal := filepath.Join(local, k.Name)
+			switch k.Kind {
+			case client.KindFolder:
+				walkDir(k, klocal, krel, kremote)
+			case client.KindFile:
+				jobs = append(jobs, downloadJob(s, o, k, klocal, kremote))
+			}
+		}
+	}
+	for _, src := range srcs {
+		r, err := s.resolve(ctx, src)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		name := r.node.Name
+		if r.node.IsRoot {
+			name = "."
+		} else if err := safeName(name); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.path, err))
+			continue
+		}
+		if o.excluded(name, name) {
+			continue
+		}
+		local := filepath.Join(dst, name)
+		if r.node.Kind == client.KindFolder {
+			walkDir(r.node, local, name, r.path)
+		} else {
+			jobs = append(jobs, downloadJob(s, o, r.node, local, r.path))
+		}
+	}
+	return jobs, errs
+}
+
+func downloadJob(s *session, o *transferOpts, n *acd.Node, local, remote string) job {
+	return job{name: remote, size: size(n), run: func(ctx context.Context, t tracker) (bool, error) {
+		fail := func(err error) (bool, error) { return false, fmt.Errorf("%s: %w", remote, err) }
+		if st, err := os.Stat(local); err == nil {
+			if st.IsDir() {
+				return fail(fmt.Errorf("%s: %w: a directory is in the way", local, errExists))
+			}
+			if st.Size() == size(n) {
+				sum, err := fileMD5(local)
+				if err != nil {
+					return false, err
+				}
+				if sum == md5of(n) {
+					return true, nil
+				}
+			}
+			if !o.overwrite {
+				return fail(withHint(fmt.Errorf("%s: %w with other content", local, errExists), "pass --overwrite to replace it"))
+			}
+		}
+		err := s.c.DownloadFile(ctx, n, local, &client.DownloadOptions{Progress: func(done, _ int64) { t.set(done) }})
+		if err != nil {
+			return fail(err)
+		}
+		return false, nil
+	}}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
