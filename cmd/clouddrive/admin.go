@@ -38,6 +38,6 @@ scopes clouddrive:read_all and clouddrive:write.`,
 	}
 	dataFlag(token, &data)
 	token.Flags().DurationVar(&ttl, "ttl", 30*24*time.Hour, "token lifetime; 0 never expires")
-	admin.AddCommand(token)
+	admin.AddCommand(token, newAdminUser(stdout), newAdminApp(stdout))
 	return admin
 }

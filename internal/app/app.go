@@ -26,6 +26,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/meta"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlite"
 	"github.com/clouddrive/clouddrive/internal/nodes"
+	"github.com/clouddrive/clouddrive/internal/oauth"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
 	"github.com/clouddrive/clouddrive/internal/templink"
 )
@@ -48,6 +49,9 @@ type Config struct {
 	// GCGrace is the minimum age of an unreferenced blob before garbage
 	// collection deletes it (default 1 hour).
 	GCGrace time.Duration
+	// AccessTokenTTL is the lifetime of OAuth access tokens (default 1
+	// hour).
+	AccessTokenTTL time.Duration
 }
 
 // App is an opened server.
@@ -58,6 +62,7 @@ type App struct {
 	Tokens *auth.Tokens
 	API    *httpapi.Server
 	GC     *gc.Collector
+	OAuth  *oauth.Server
 }
 
 // DefaultDataDir is where the embedded stores live when --data is not
@@ -142,7 +147,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		api.Limiter = ratelimit.New(cfg.RateLimits, cfg.Now)
 	}
 	collector := &gc.Collector{Meta: m, Blobs: b, Now: cfg.Now, Grace: cfg.GCGrace, Logger: cfg.Logger.With("component", "gc")}
-	return &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector}, nil
+	oa, err := oauth.New(ctx, oauth.Config{Meta: m, Tokens: tokens, Logger: cfg.Logger.With("component", "oauth"),
+		Now: cfg.Now, PublicURL: cfg.PublicURL, AccessTTL: cfg.AccessTokenTTL})
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector, OAuth: oa}, nil
 }
 
 // linkKey returns the temp-link signing key shared by every replica,
@@ -164,8 +175,9 @@ func linkKey(ctx context.Context, m meta.Store) ([]byte, error) {
 	return hex.DecodeString(v)
 }
 
-// Handler returns the HTTP handler.
-func (a *App) Handler() http.Handler { return a.API.Handler() }
+// Handler returns the HTTP handler: the OAuth endpoints (package oauth)
+// and, for every other path, the ACD API.
+func (a *App) Handler() http.Handler { return a.OAuth.Wrap(a.API.Handler()) }
 
 // Close closes the stores.
 func (a *App) Close() error {

@@ -37,6 +37,8 @@ type Store interface {
 // missing user or node (a node of another user is missing too), Conflict
 // for uniqueness violations. A Tx must not be used after its fn returns.
 type Tx interface {
+	OAuthTx
+
 	// CreateUser inserts u and its root folder node root.
 	// A duplicate name gives Conflict.
 	CreateUser(ctx context.Context, u *drive.User, root *drive.Node) error

@@ -110,6 +110,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"Ping", testPing},
 		{"Close", testClose},
 	}
+	tests = append(tests, oauthTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))

@@ -1,0 +1,180 @@
+package oauth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/clouddrive/clouddrive/internal/auth"
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/meta"
+)
+
+// sessionCookie is the cookie of the login, consent and device pages.
+const sessionCookie = "clouddrive_session"
+
+// session is the signed content of the session cookie. It is not
+// encrypted: it holds nothing secret from its own browser. The CSRF token
+// is bound to it, so a form is accepted only with the cookie it was
+// rendered for (a signed double-submit token); signing in replaces the
+// session, and with it the CSRF token.
+type session struct {
+	CSRF    string `json:"c"`
+	UserID  string `json:"u,omitempty"`
+	Expires int64  `json:"e"` // Unix seconds
+}
+
+func (s *Server) sign(payload string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("clouddrive-session\x00"))
+	m.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// readSession returns the request's session if its cookie is present,
+// correctly signed and not expired.
+func (s *Server) readSession(r *http.Request) *session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	payload, sig, ok := strings.Cut(c.Value, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(s.sign(payload))) {
+		return nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return nil
+	}
+	var sess session
+	if err := json.Unmarshal(raw, &sess); err != nil || sess.CSRF == "" {
+		return nil
+	}
+	if !s.cfg.Now().Before(time.Unix(sess.Expires, 0)) {
+		return nil
+	}
+	return &sess
+}
+
+// writeSession sets the session cookie: HttpOnly, SameSite=Lax, Secure
+// over TLS.
+func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, sess *session) {
+	raw, _ := json.Marshal(sess)
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    payload + "." + s.sign(payload),
+		Path:     "/",
+		MaxAge:   int(max(sess.Expires-s.cfg.Now().Unix(), 1)),
+		HttpOnly: true,
+		Secure:   s.secure(r),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// newSession returns a fresh session for userID ("" for anonymous).
+func (s *Server) newSession(userID string) *session {
+	return &session{CSRF: randomString(24), UserID: userID, Expires: s.cfg.Now().Add(s.cfg.SessionTTL).Unix()}
+}
+
+// ensureSession returns the request's session, starting an anonymous one
+// (and setting its cookie) when there is none.
+func (s *Server) ensureSession(w http.ResponseWriter, r *http.Request) *session {
+	if sess := s.readSession(r); sess != nil {
+		return sess
+	}
+	sess := s.newSession("")
+	s.writeSession(w, r, sess)
+	return sess
+}
+
+// checkCSRF reports whether the POSTed form carries the CSRF token of the
+// request's valid session.
+func (s *Server) checkCSRF(r *http.Request) (*session, bool) {
+	sess := s.readSession(r)
+	if sess == nil {
+		return nil, false
+	}
+	got := r.PostForm.Get("csrf")
+	return sess, got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) == 1
+}
+
+// sessionUser returns the signed-in user of sess, or nil when nobody is
+// signed in or the user was since deleted or disabled.
+func (s *Server) sessionUser(ctx context.Context, sess *session) (*drive.User, error) {
+	if sess == nil || sess.UserID == "" {
+		return nil, nil
+	}
+	var u *drive.User
+	err := s.cfg.Meta.View(ctx, func(tx meta.Tx) error {
+		var err error
+		u, err = tx.User(ctx, sess.UserID)
+		return err
+	})
+	if drive.Is(drive.NotFound, err) || (err == nil && u.Disabled) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// Messages shown by the login form.
+const (
+	msgBadLogin = "Wrong user name or password."
+	msgDisabled = "This account is disabled."
+)
+
+// login checks a user name and password. It returns the user, or a
+// message for the login page. Unknown users and users without a password
+// cost one hash verification too, so timing does not tell them apart.
+func (s *Server) login(ctx context.Context, name, password string) (*drive.User, string, error) {
+	var u *drive.User
+	var phc string
+	err := s.cfg.Meta.View(ctx, func(tx meta.Tx) error {
+		var err error
+		if u, err = tx.UserByName(ctx, name); err != nil {
+			return err
+		}
+		phc, err = tx.UserPassword(ctx, u.ID)
+		return err
+	})
+	if err != nil && !drive.Is(drive.NotFound, err) {
+		return nil, "", err
+	}
+	if u == nil || phc == "" || name == "" {
+		_, _ = auth.VerifyPassword(s.dummy(), password)
+		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "unknown user or no password"))
+		return nil, msgBadLogin, nil
+	}
+	ok, err := auth.VerifyPassword(phc, password)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
+		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "wrong password"))
+		return nil, msgBadLogin, nil
+	}
+	if u.Disabled {
+		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "disabled"))
+		return nil, msgDisabled, nil
+	}
+	return u, "", nil
+}
+
+// dummy returns a valid hash of a random password, computed once.
+func (s *Server) dummy() string {
+	s.dummyOnce.Do(func() {
+		h, err := auth.HashPassword(randomString(16))
+		if err != nil {
+			panic("oauth: hashing a dummy password: " + err.Error())
+		}
+		s.dummyHash = h
+	})
+	return s.dummyHash
+}
