@@ -145,6 +145,20 @@ func TestServer(t *testing.T) {
 				if !bytes.Equal(b, data[3:10]) {
 					t.Errorf("Open(3, 7) = %x, want %x", b, data[3:10])
 				}
+				// Ranges past the end are clamped; at or past the end, empty.
+				for _, tc := range []struct{ off, length, want int64 }{
+					{int64(size - 2), 100, 2}, {int64(size), -1, 0}, {int64(size + 5), 10, 0}, {0, int64(size + 1000), int64(size)},
+				} {
+					rc, err := e.c.Open(ctx, n.ID, tc.off, tc.length)
+					if err != nil {
+						t.Fatalf("Open(%d, %d): %v", tc.off, tc.length, err)
+					}
+					b, err := io.ReadAll(rc)
+					rc.Close()
+					if err != nil || int64(len(b)) != tc.want || !bytes.Equal(b, data[min(tc.off, int64(size)):min(tc.off, int64(size))+tc.want]) {
+						t.Errorf("Open(%d, %d) = %d bytes, %v; want %d", tc.off, tc.length, len(b), err, tc.want)
+					}
+				}
 				link, err := e.c.TempLink(ctx, n.ID)
 				if err != nil {
 					t.Fatal(err)
@@ -288,6 +302,9 @@ func TestServer(t *testing.T) {
 		}
 		if _, err := e.c.Property(ctx, dir.ID, owner, "color"); !errors.Is(err, client.ErrNotFound) {
 			t.Errorf("Property(deleted) = %v, want ErrNotFound", err)
+		}
+		if err := e.c.DeleteProperty(ctx, dir.ID, owner, "color"); !errors.Is(err, client.ErrNotFound) {
+			t.Errorf("DeleteProperty(not set) = %v, want ErrNotFound", err)
 		}
 		if err := e.c.SetProperty(ctx, dir.ID, "someone-else", "k", "v"); !errors.Is(err, client.ErrForbidden) {
 			t.Errorf("SetProperty(other owner) = %v, want ErrForbidden", err)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
@@ -89,11 +90,21 @@ func (r *contentReader) open() error {
 	resp, err := r.c.do(r.ctx, &request{op: r.op, method: "GET", base: r.base, path: r.path, header: hdr,
 		noAuth: r.noAuth, idempotent: true}, nil)
 	if err != nil {
-		if errors.Is(err, ErrRangeNotSatisfiable) && r.off > 0 && r.end < 0 {
-			r.body = http.NoBody // the offset is the end of the file
+		if errors.Is(err, ErrRangeNotSatisfiable) {
+			// The offset is at or past the end of the file: nothing more.
+			r.end, r.reqEnd, r.body = r.off, r.off, http.NoBody
 			return nil
 		}
 		return err
+	}
+	// Learn the file's size and clamp a range that runs past it.
+	if total := totalSize(resp); total >= 0 {
+		if r.end < 0 || r.end > total {
+			r.end = total
+		}
+		if r.reqEnd < 0 || r.reqEnd > total {
+			r.reqEnd = total
+		}
 	}
 	if resp.StatusCode == http.StatusOK && r.off > 0 {
 		// The server ignored Range: skip to the offset.
@@ -111,6 +122,26 @@ func (r *contentReader) open() error {
 	}
 	r.body = resp.Body
 	return nil
+}
+
+// totalSize returns the size of the whole file from a download reply:
+// the total of a 206's Content-Range, or the length of a 200; -1 if
+// unknown.
+func totalSize(resp *http.Response) int64 {
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		cr := resp.Header.Get("Content-Range")
+		if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+			if n, err := strconv.ParseInt(cr[i+1:], 10, 64); err == nil && n >= 0 {
+				return n
+			}
+		}
+	case http.StatusOK:
+		if resp.ContentLength >= 0 {
+			return resp.ContentLength
+		}
+	}
+	return -1
 }
 
 func (r *contentReader) Read(p []byte) (int, error) {

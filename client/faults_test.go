@@ -260,6 +260,26 @@ func TestFaults(t *testing.T) {
 		}
 	})
 
+	t.Run("DeleteFailedButHappened", func(t *testing.T) {
+		e := newEnv(t, srv, "fdelprop")
+		root := e.root()
+		d, _ := e.c.CreateFolder(ctx, root, "p", nil)
+		if err := e.c.SetProperty(ctx, d.ID, d.CreatedBy, "k", "v"); err != nil {
+			t.Fatal(err)
+		}
+		e.faults.add(&rule{match: is("DELETE", "/properties/"+d.CreatedBy+"/k"), act: forwardThen(http.StatusBadGateway)})
+		if err := e.c.DeleteProperty(ctx, d.ID, d.CreatedBy, "k"); err != nil {
+			t.Errorf("DeleteProperty after a lost reply = %v, want success", err)
+		}
+		e.faults.add(&rule{match: is("DELETE", "/nodes/"+d.ID), act: forwardDrop()})
+		if n, err := e.c.Purge(ctx, d.ID); err != nil || n.Status != client.StatusPurged {
+			t.Errorf("Purge after a dropped connection = %v, %v", n, err)
+		}
+		if c := e.faults.count("DELETE /drive/v1/nodes/" + d.ID + " "); c != 1 {
+			t.Errorf("purge sent %d times, want 1", c)
+		}
+	})
+
 	t.Run("ChangesStreamCut", func(t *testing.T) {
 		e := newEnv(t, srv, "fchanges")
 		root := e.root()

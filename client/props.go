@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 
 	"github.com/clouddrive/clouddrive/acd"
 )
@@ -41,10 +42,16 @@ func (c *Client) SetProperty(ctx context.Context, id, owner, key, value string) 
 		in:   acd.PropertyValue{Value: value}, idempotent: true}, nil)
 }
 
-// DeleteProperty removes one property. Deleting a property that is not
-// set is not an error.
+// DeleteProperty removes one property; ErrNotFound if it is not set.
 func (c *Client) DeleteProperty(ctx context.Context, id, owner, key string) error {
-	err := c.call(ctx, &request{op: "client.DeleteProperty", method: "DELETE",
-		path: "nodes/" + seg(id) + "/properties/" + seg(owner) + "/" + seg(key), idempotent: true}, nil)
-	return err
+	return c.call(ctx, &request{op: "client.DeleteProperty", method: "DELETE",
+		path: "nodes/" + seg(id) + "/properties/" + seg(owner) + "/" + seg(key),
+		// A second DELETE of the same key is a 404: check instead.
+		confirm: func(ctx context.Context) (bool, error) {
+			_, err := c.Property(ctx, id, owner, key)
+			if errors.Is(err, ErrNotFound) {
+				return true, nil
+			}
+			return false, err
+		}}, nil)
 }
