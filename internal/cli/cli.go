@@ -277,7 +277,7 @@ type common struct {
 
 func (o *common) register(c *cobra.Command) {
 	c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but results and errors (for scripts)")
-	c.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log requests, retries and skipped files to stderr")
+	c.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log retries, resumed downloads and each file transferred or skipped to stderr")
 	c.Long += "\n\n" + exitCodesHelp
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -593,6 +594,10 @@ the metadata itself is read from the API, so it is current.
 					return fmt.Errorf("%s: %w", p, err)
 				}
 				s.remember(ctx, n)
+				if names := splitPath(r.path); r.parent != nil && (n.Status != client.StatusAvailable ||
+					cases.Fold().String(n.Name) != cases.Fold().String(names[len(names)-1]) || !slices.Contains(n.Parents, r.parent.ID)) {
+					o.infof(env, "note: %s has changed on the server (now %q, %s): run clouddrive sync to update the node cache", r.path, n.Name, n.Status)
+				}
 				if asJSON {
 					all = append(all, n)
 					continue

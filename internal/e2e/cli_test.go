@@ -469,6 +469,10 @@ func TestCLIChangesReflectedAfterSync(t *testing.T) {
 	if got := ls("/proj"); !slices.Equal(got, []string{"a.txt", "b.txt", "c.txt", "docs/", "tmp/"}) {
 		t.Errorf("ls before sync = %q; the cache should not have changed", got)
 	}
+	// stat reads the API, and says the cache is behind.
+	if r := u.run("stat", "/proj/a.txt"); r.code != 0 || !strings.Contains(r.stdout, "alpha.txt") || !strings.Contains(r.stderr, "run clouddrive sync") {
+		t.Errorf("stat of a node renamed elsewhere: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 	// ...until sync.
 	r := u.run("sync")
 	if r.code != 0 || !strings.Contains(r.stderr, "incremental") || !strings.Contains(r.stderr, "1 purged") {
