@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,10 +120,14 @@ func saveCredentials(path string, c *Credentials) error {
 // tokenSource returns the token source for c: a refreshing one when the
 // token came from an OAuth flow (saving each new token to path), a static
 // one for a pasted token.
-func tokenSource(ctx context.Context, path string, c *Credentials) oauth2.TokenSource {
+func tokenSource(ctx context.Context, path string, c *Credentials, hc *http.Client) oauth2.TokenSource {
 	if c.Token.RefreshToken == "" || c.TokenURL == "" {
 		return oauth2.StaticTokenSource(c.Token)
 	}
+	if hc == nil {
+		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
 	conf := &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		Endpoint: oauth2.Endpoint{TokenURL: c.TokenURL, AuthStyle: oauth2.AuthStyleInParams}}
 	return &savingSource{src: conf.TokenSource(ctx, c.Token), path: path, creds: c, last: c.Token.AccessToken}

@@ -47,7 +47,7 @@ func (e *Env) open(ctx context.Context, o *common) (*session, error) {
 		return nil, err
 	}
 	s := &session{env: e, opts: o, dirs: d, creds: creds, log: o.logger(e.Stderr)}
-	s.c, err = e.newClient(ctx, creds.Server, tokenSource(ctx, d.credentials(), creds), s.log, d)
+	s.c, err = e.newClient(ctx, creds.Server, tokenSource(ctx, d.credentials(), creds, e.HTTPClient), s.log, d)
 	if err != nil {
 		return nil, err
 	}
