@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/drive"
@@ -217,7 +218,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		op = v.Get("op")
 	}
 	loginPage := func(status int, msg, name string) {
-		s.render(w, r, status, "login", &pageData{Title: "Sign in", Error: msg, Action: r.URL.Path, CSRF: sess.CSRF,
+		s.render(w, r, status, "login", &pageData{Title: "Sign in", Error: msg, Action: selfRef(r), CSRF: sess.CSRF,
 			Hidden: q.fields(), AppName: q.app.Name, Login: name})
 	}
 	switch op {
@@ -226,7 +227,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 			loginPage(http.StatusOK, "", "")
 			return
 		}
-		s.render(w, r, http.StatusOK, "consent", &pageData{Title: "Allow access", Action: r.URL.Path, CSRF: sess.CSRF,
+		s.render(w, r, http.StatusOK, "consent", &pageData{Title: "Allow access", Action: selfRef(r), CSRF: sess.CSRF,
 			Hidden: q.fields(), AppName: q.app.Name, UserName: user.Name, Scopes: describeScopes(q.scope)})
 	case "login":
 		name := v.Get("username")
@@ -240,7 +241,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.writeSession(w, r, s.newSession(u.ID))
-		http.Redirect(w, r, r.URL.Path+"?"+q.query(), http.StatusSeeOther)
+		seeOther(w, selfRef(r)+"?"+q.query())
 	case "approve", "deny":
 		if user == nil {
 			loginPage(http.StatusUnauthorized, "Please sign in again.", "")
@@ -280,6 +281,20 @@ func (s *Server) issueCode(ctx context.Context, q *authzRequest, user *drive.Use
 		slog.String("client_id", q.app.ClientID), slog.String("scope", q.scope))
 	s.maybePurge(ctx)
 	return code, nil
+}
+
+// selfRef is a relative reference to the endpoint serving r ("oa" for
+// /ap/oa), for form actions and redirects back to it. Being relative, it
+// stays right when a reverse proxy serves this server under a path prefix
+// (a PublicURL such as https://example.com/drive).
+func selfRef(r *http.Request) string { return path.Base(r.URL.Path) }
+
+// seeOther redirects to a relative reference as is (http.Redirect would
+// make it absolute, dropping a proxy's path prefix).
+func seeOther(w http.ResponseWriter, ref string) {
+	w.Header().Set("Location", ref)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 func (s *Server) csrfFailed(w http.ResponseWriter, r *http.Request) {

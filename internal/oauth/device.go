@@ -231,11 +231,11 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 		hidden = []field{{"user_code", code}}
 	}
 	loginPage := func(status int, msg, name string) {
-		s.render(w, r, status, "login", &pageData{Title: "Sign in", Error: msg, Action: PathDevicePage,
+		s.render(w, r, status, "login", &pageData{Title: "Sign in", Error: msg, Action: selfRef(r),
 			CSRF: sess.CSRF, Hidden: hidden, Login: name})
 	}
 	entryPage := func(status int, msg string) {
-		s.render(w, r, status, "device", &pageData{Title: "Connect a device", Error: msg, Action: PathDevicePage,
+		s.render(w, r, status, "device", &pageData{Title: "Connect a device", Error: msg, Action: selfRef(r),
 			UserName: user.Name, UserCode: typed})
 	}
 	op := ""
@@ -254,11 +254,11 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.writeSession(w, r, s.newSession(u.ID))
-		next := PathDevicePage
+		next := selfRef(r)
 		if code != "" {
 			next += "?" + url.Values{"user_code": {code}}.Encode()
 		}
-		http.Redirect(w, r, next, http.StatusSeeOther)
+		seeOther(w, next)
 		return
 	}
 	if user == nil {
@@ -289,7 +289,7 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 			entryPage(http.StatusBadRequest, badCode)
 			return
 		}
-		s.render(w, r, http.StatusOK, "consent", &pageData{Title: "Allow access", Action: PathDevicePage, CSRF: sess.CSRF,
+		s.render(w, r, http.StatusOK, "consent", &pageData{Title: "Allow access", Action: selfRef(r), CSRF: sess.CSRF,
 			Hidden: hidden, AppName: app.Name, UserName: user.Name, UserCode: code, Scopes: describeScopes(d.Scope)})
 	case "approve", "deny":
 		status := meta.DeviceApproved

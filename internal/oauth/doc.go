@@ -37,7 +37,9 @@
 // key kept in the store's settings (oauth_cookie_key), so replicas share
 // it; signing in replaces the session and its token. Pages are
 // html/template files embedded in the binary, use no script and no
-// external assets, and are never framed.
+// external assets, and are never framed. Their forms and redirects back to
+// this server use relative references, so a reverse proxy may serve it
+// under a path prefix (set PublicURL to match).
 //
 // Authorization codes are single use, expire after 10 minutes, are stored
 // as SHA-256 hashes and are bound to the client, the redirect URI and the

@@ -3,6 +3,7 @@ package oauth_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/oauth"
 )
 
 // TestAuthorizationCodeFlow drives the whole flow with golang.org/x/oauth2
@@ -312,5 +314,44 @@ func TestDeny(t *testing.T) {
 	q, _ := url.ParseQuery(b.follow(res).Body)
 	if q.Get("error") != "access_denied" || q.Get("state") != "st" || q.Has("code") {
 		t.Errorf("callback after deny got %v, want error=access_denied&state=st and no code", q)
+	}
+}
+
+// TestPathPrefix runs the browser part of the flow behind a reverse proxy
+// that serves the server under /drive: forms and redirects stay under the
+// prefix, and the device verification URI carries it.
+func TestPathPrefix(t *testing.T) {
+	e := newEnv(t, nil)
+	e.addUser("alice", "correct horse battery")
+	cb := callback(t)
+	clientID, _ := e.addApp("app", false, cb.URL+"/cb")
+	var h http.Handler
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/drive/") {
+			t.Errorf("request outside the prefix: %s %s", r.Method, r.URL)
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	oa, err := oauth.New(t.Context(), oauth.Config{Meta: e.App.Meta, Tokens: e.App.Tokens, Now: e.Clock.Now, PublicURL: proxy.URL + "/drive"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = http.StripPrefix("/drive", oa.Handler())
+
+	q := newBrowser(t).authorize(authURL(proxy.URL+"/drive", clientID, cb.URL+"/cb", "p"), "alice", "correct horse battery")
+	if q.Get("code") == "" || q.Get("state") != "p" {
+		t.Errorf("callback behind a prefix got %v", q)
+	}
+	status, _, body := postForm(t, proxy.URL+"/drive/auth/o2/device", url.Values{"client_id": {oauth.CLIClientID}})
+	if status != http.StatusOK || body["verification_uri"] != proxy.URL+"/drive/device" {
+		t.Errorf("device authorization behind a prefix = %d %v, want verification_uri %s/drive/device", status, body, proxy.URL)
+	}
+	b := newBrowser(t)
+	p := b.signIn(b.get(body["verification_uri_complete"].(string)), "alice", "correct horse battery")
+	if done := b.submit(p, url.Values{"op": {"approve"}}); !strings.Contains(done.Body, "Device connected") {
+		t.Errorf("device approval behind a prefix: %d\n%s", done.Status, done.Body)
 	}
 }
