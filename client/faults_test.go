@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/client"
 	"github.com/clouddrive/clouddrive/internal/drivetest"
+	"github.com/clouddrive/clouddrive/internal/ratelimit"
 )
 
 // TestFaults injects failures between the SDK and a real server.
@@ -435,5 +437,40 @@ func TestErrorDecoding(t *testing.T) {
 	var ae *client.Error
 	if !errors.As(err, &ae) || ae.Op != "client.AccountInfo" {
 		t.Errorf("Op = %+v", ae)
+	}
+}
+
+// TestRateLimitedServer runs against the server's own rate limiter: the
+// 429s it sends carry Retry-After, and every call still succeeds.
+func TestRateLimitedServer(t *testing.T) {
+	srv := drivetest.New(t, drivetest.Options{RateLimits: ratelimit.Limits{PerToken: 20, PerTokenBurst: 5, PerUser: 1000, PerUserBurst: 1000}})
+	var waits []time.Duration
+	var mu sync.Mutex
+	e := newEnv(t, srv, "limited", client.WithRetry(client.Retry{Sleep: func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+		time.Sleep(d)
+		return ctx.Err()
+	}}))
+	root := e.root()
+	for i := range 6 {
+		if _, err := e.c.CreateFolder(context.Background(), root, fmt.Sprint("r", i), nil); err != nil {
+			t.Fatalf("CreateFolder %d: %v", i, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) == 0 {
+		t.Fatal("no request was throttled; the limiter is not on")
+	}
+	for _, w := range waits {
+		if w < time.Second {
+			t.Errorf("waited %v after a 429, want at least the Retry-After of 1s", w)
+		}
+	}
+	kids, _ := client.Collect(e.c.Children(context.Background(), root, nil))
+	if len(kids) != 6 {
+		t.Errorf("%d folders, want 6 (no duplicates, none lost)", len(kids))
 	}
 }
