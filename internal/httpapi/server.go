@@ -132,9 +132,10 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		elapsed := s.Now().Sub(start)
 		if s.Metrics != nil {
 			// The mux records the matched pattern on r.
-			s.Metrics.Observe(r.Pattern, r.Method, rec.status, s.Now().Sub(start))
+			s.Metrics.Observe(r.Pattern, r.Method, rec.status, elapsed)
 		}
 		path := r.URL.Path
 		if strings.HasPrefix(path, "/cdproxy/templink/") {
@@ -143,7 +144,7 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		s.Logger.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", path),
 			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-			slog.Duration("duration", s.Now().Sub(start)))
+			slog.Duration("duration", elapsed))
 	})
 }
 
