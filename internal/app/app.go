@@ -25,6 +25,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/httpapi"
 	"github.com/clouddrive/clouddrive/internal/meta"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlite"
+	"github.com/clouddrive/clouddrive/internal/metrics"
 	"github.com/clouddrive/clouddrive/internal/nodes"
 	"github.com/clouddrive/clouddrive/internal/oauth"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
@@ -143,10 +144,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Now:       cfg.Now,
 		PublicURL: cfg.PublicURL,
 	}
+	api.Metrics = metrics.New()
 	if cfg.RateLimits != (ratelimit.Limits{}) {
 		api.Limiter = ratelimit.New(cfg.RateLimits, cfg.Now)
 	}
-	collector := &gc.Collector{Meta: m, Blobs: b, Now: cfg.Now, Grace: cfg.GCGrace, Logger: cfg.Logger.With("component", "gc")}
+	collector := &gc.Collector{Meta: m, Blobs: b, Now: cfg.Now, Grace: cfg.GCGrace, Logger: cfg.Logger.With("component", "gc"),
+		Observe: api.Metrics.GCRun}
 	oa, err := oauth.New(ctx, oauth.Config{Meta: m, Tokens: tokens, Logger: cfg.Logger.With("component", "oauth"),
 		Now: cfg.Now, PublicURL: cfg.PublicURL, AccessTTL: cfg.AccessTokenTTL})
 	if err != nil {
