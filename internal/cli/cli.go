@@ -37,6 +37,9 @@ type Env struct {
 	Now func() time.Time
 	// Retry overrides the SDK's retry policy (tests).
 	Retry *client.Retry
+	// OpenURL shows a login page to the user; nil opens the platform's
+	// browser (tests drive the page themselves).
+	OpenURL func(url string) error
 }
 
 func (e *Env) getenv(k string) string {

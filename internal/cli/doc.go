@@ -12,9 +12,10 @@
 // $CLOUDDRIVE_CONFIG_DIR. The node cache (package cache, one SQLite
 // database per server) and the endpoint cache live in
 // os.UserCacheDir()/clouddrive/, or $CLOUDDRIVE_CACHE_DIR. Tokens from
-// OAuth flows are refreshed through golang.org/x/oauth2 and written back;
-// login's loginFlow interface is the hook for the browser and device flows
-// (marked HOOK(oauth)).
+// OAuth flows (login --browser with PKCE on a loopback redirect, login
+// --device with the device grant; the CLI is the server's public client
+// "clouddrive-cli") are refreshed through golang.org/x/oauth2, written
+// back, and revoked by logout.
 //
 // # Paths and the cache
 //

@@ -16,27 +16,10 @@ import (
 
 // loginFlow obtains credentials for a server. Exactly one flow runs per
 // login; it returns the token and, for OAuth flows, what is needed to
-// refresh it (Credentials.ClientID, TokenURL).
-//
-// HOOK(oauth): the browser and device flows plug in here once the
-// server's OAuth endpoints land. Each is a loginFlow selected by its flag
-// in newLogin (today pendingFlow stands in for both):
-//
-//   - browser: authorization code with PKCE (S256) for the public app
-//     "clouddrive-cli": listen on 127.0.0.1:0, open <server>/ap/oa with
-//     redirect_uri http://127.0.0.1:PORT/callback, scope
-//     "clouddrive:read_all clouddrive:write" and a state, then exchange the
-//     code at <server>/auth/o2/token (oauth2.Config.Exchange with
-//     oauth2.VerifierOption).
-//   - device: POST <server>/auth/o2/device, print the user code and
-//     <server>/device, poll the token endpoint
-//     (oauth2.Config.DeviceAuth and DeviceAccessToken).
-//
-// Both return Credentials with Flow, ClientID, TokenURL and a token that
-// has a RefreshToken; tokenSource (config.go) then refreshes it before it
-// expires and saves each new token (refresh tokens rotate on use), and
-// logout should revoke it at <server>/auth/o2/revoke. Nothing else in the
-// CLI changes.
+// refresh it (Credentials.ClientID, TokenURL): tokenFlow (a pasted admin
+// token), browserFlow and deviceFlow (oauthlogin.go). tokenSource
+// (config.go) refreshes OAuth tokens before they expire and saves each new
+// token (refresh tokens rotate on use); logout revokes them.
 type loginFlow interface {
 	// name is the value of Credentials.Flow.
 	name() string
@@ -63,16 +46,6 @@ func (f tokenFlow) login(_ context.Context, env *Env, server string) (*Credentia
 	return &Credentials{Server: server, Flow: "token", Token: &oauth2.Token{AccessToken: tok, TokenType: "Bearer"}}, nil
 }
 
-// pendingFlow is a flow the server cannot serve yet.
-type pendingFlow struct{ flow string }
-
-func (f pendingFlow) name() string { return f.flow }
-
-func (f pendingFlow) login(context.Context, *Env, string) (*Credentials, error) {
-	return nil, usageErrorf("login --%s is not available yet: the server's OAuth endpoints are being built; "+
-		"use --token with a token from `clouddrive admin token USER`", f.flow)
-}
-
 func (e *Env) stdin() io.Reader {
 	if e.Stdin != nil {
 		return e.Stdin
@@ -85,7 +58,7 @@ func newLogin(env *Env) *cobra.Command {
 	var server, token string
 	var browser, device bool
 	cmd := &cobra.Command{
-		Use:   "login --server URL --token TOKEN",
+		Use:   "login --server URL (--browser | --device | --token TOKEN)",
 		Short: "Log in to a clouddrive server and store the token",
 		Long: `Log in to a clouddrive server: check the token against the server, then store
 it, with the server URL, in <config dir>/clouddrive/credentials.json (mode
@@ -93,15 +66,23 @@ it, with the server URL, in <config dir>/clouddrive/credentials.json (mode
 Every other client command uses it. Logging in again replaces it and
 clears the node cache.
 
-Today the token comes from the server's administrator:
+Three ways to log in:
 
-  clouddrive admin token alice          # on the server: prints a token
-  clouddrive login --server https://drive.example.com --token TOKEN
+  --browser   opens the server's login page in your browser (OAuth 2.0
+              authorization code with PKCE; the answer comes back to a
+              one-off listener on 127.0.0.1). Set CLOUDDRIVE_NO_BROWSER=1
+              to only print the address.
+  --device    for a machine without a browser: prints a code to enter at
+              <server>/device from any other device (OAuth device grant).
+  --token T   stores a token made on the server with
+              clouddrive admin token USER; --token - reads it from stdin
+              (keeps it out of the shell history).
 
---token - reads the token from standard input (keeps it out of the shell
-history). Tokens obtained through OAuth (--browser, --device; coming with
-the server's OAuth endpoints) are refreshed automatically when they expire.`,
-		Example: `  clouddrive login --server http://127.0.0.1:8080 --token "$(clouddrive admin token alice)"
+Tokens from --browser and --device are refreshed automatically when they
+expire; logout revokes them.`,
+		Example: `  clouddrive login --server https://drive.example.com --browser
+  clouddrive login --server https://drive.example.com --device
+  clouddrive login --server http://127.0.0.1:8080 --token "$(clouddrive admin token alice)"
   echo "$TOKEN" | clouddrive login --server https://drive.example.com --token -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -124,11 +105,11 @@ the server's OAuth endpoints) are refreshed automatically when they expire.`,
 			case token != "":
 				flow = tokenFlow{token: token}
 			case browser:
-				flow = pendingFlow{"browser"}
+				flow = browserFlow{}
 			case device:
-				flow = pendingFlow{"device"}
+				flow = deviceFlow{}
 			default:
-				return usageErrorf("give --token TOKEN (from `clouddrive admin token USER` on the server)")
+				return usageErrorf("give --browser, --device, or --token TOKEN (from `clouddrive admin token USER` on the server)")
 			}
 			creds, err := flow.login(ctx, env, srv)
 			if err != nil {
@@ -164,8 +145,8 @@ the server's OAuth endpoints) are refreshed automatically when they expire.`,
 	o.register(cmd)
 	cmd.Flags().StringVar(&server, "server", "", "server base URL, e.g. https://drive.example.com (env "+EnvServer+")")
 	cmd.Flags().StringVar(&token, "token", "", "bearer token from `clouddrive admin token USER`; - reads it from stdin")
-	cmd.Flags().BoolVar(&browser, "browser", false, "log in through the browser (OAuth; not available yet)")
-	cmd.Flags().BoolVar(&device, "device", false, "log in with a device code (OAuth; not available yet)")
+	cmd.Flags().BoolVar(&browser, "browser", false, "log in through the server's login page in a browser (OAuth with PKCE)")
+	cmd.Flags().BoolVar(&device, "device", false, "log in with a code entered at <server>/device on another device")
 	return cmd
 }
 
@@ -180,9 +161,9 @@ func newLogout(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Forget the stored token and clear the node cache",
-		Long: `Delete the stored credentials and the node cache of the server. The token
-itself stays valid on the server until it expires or the administrator
-revokes it.`,
+		Long: `Delete the stored credentials and the node cache of the server. Tokens from
+--browser and --device logins are revoked on the server; a pasted admin
+token stays valid until it expires or the administrator revokes it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := env.dirs()
@@ -197,8 +178,9 @@ revokes it.`,
 			if err != nil {
 				return err
 			}
-			// HOOK(oauth): revoke refresh tokens here once the server has a
-			// revocation endpoint.
+			if err := env.revoke(cmd.Context(), creds); err != nil {
+				o.infof(env, "warning: could not revoke the token on the server: %v", err)
+			}
 			if err := os.Remove(d.credentials()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}

@@ -1,0 +1,214 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// The CLI is the server's first-party public OAuth client: no secret,
+// PKCE (S256) on the authorization-code flow, loopback redirect on any
+// port (RFC 8252), and the device grant (RFC 8628) for machines without a
+// browser.
+const (
+	cliClientID = "clouddrive-cli"
+	// loginTimeout bounds how long login waits for the user.
+	loginTimeout = 10 * time.Minute
+)
+
+var cliScopes = []string{"clouddrive:read_all", "clouddrive:write"}
+
+func oauthConfig(server, redirect string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:    cliClientID,
+		Scopes:      cliScopes,
+		RedirectURL: redirect,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:       server + "/ap/oa",
+			TokenURL:      server + "/auth/o2/token",
+			DeviceAuthURL: server + "/auth/o2/device",
+			AuthStyle:     oauth2.AuthStyleInParams,
+		},
+	}
+}
+
+// oauthContext makes x/oauth2 use the CLI's HTTP client (tests inject one).
+func (e *Env) oauthContext(ctx context.Context) context.Context {
+	if e.HTTPClient != nil {
+		return context.WithValue(ctx, oauth2.HTTPClient, e.HTTPClient)
+	}
+	return ctx
+}
+
+func oauthCredentials(server, flow string, tok *oauth2.Token) *Credentials {
+	return &Credentials{Server: server, Flow: flow, Token: tok, ClientID: cliClientID, TokenURL: server + "/auth/o2/token"}
+}
+
+// browserFlow is the authorization-code flow with PKCE and a loopback
+// redirect: the CLI listens on 127.0.0.1, opens the login page, and
+// receives the code on /callback.
+type browserFlow struct{}
+
+func (browserFlow) name() string { return "browser" }
+
+func (browserFlow) login(ctx context.Context, env *Env, server string) (*Credentials, error) {
+	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listening for the login redirect: %w", err)
+	}
+	defer ln.Close()
+	redirect := fmt.Sprintf("http://%s/callback", ln.Addr())
+	conf := oauthConfig(server, redirect)
+	verifier := oauth2.GenerateVerifier()
+	state := randomState()
+	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+
+	type result struct {
+		code string
+		err  error
+	}
+	got := make(chan result, 1)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/callback" {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		var res result
+		switch {
+		case q.Get("state") != state:
+			res.err = errors.New("the login redirect carried a wrong state; try again")
+		case q.Get("error") != "":
+			res.err = fmt.Errorf("login refused: %s %s", q.Get("error"), q.Get("error_description"))
+		case q.Get("code") == "":
+			res.err = errors.New("the login redirect carried no code")
+		default:
+			res.code = q.Get("code")
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		msg := "You are logged in to clouddrive. You can close this window."
+		if res.err != nil {
+			msg = "Login failed: " + res.err.Error()
+		}
+		fmt.Fprintf(w, "<!doctype html><title>clouddrive</title><p>%s</p>", html.EscapeString(msg))
+		select {
+		case got <- res:
+		default:
+		}
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	fmt.Fprintf(env.Stderr, "Open this address in your browser to log in:\n\n  %s\n\n", authURL)
+	if err := env.openURL(authURL); err != nil {
+		fmt.Fprintf(env.Stderr, "(could not open a browser: %v)\n", err)
+	}
+	var res result
+	select {
+	case res = <-got:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the browser login: %w", ctx.Err())
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+	tok, err := conf.Exchange(env.oauthContext(ctx), res.code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, fmt.Errorf("exchanging the login code: %w", err)
+	}
+	return oauthCredentials(server, "browser", tok), nil
+}
+
+// deviceFlow is the device authorization grant: the CLI shows a code
+// that the user enters at <server>/device on any device with a browser.
+type deviceFlow struct{}
+
+func (deviceFlow) name() string { return "device" }
+
+func (deviceFlow) login(ctx context.Context, env *Env, server string) (*Credentials, error) {
+	ctx, cancel := context.WithTimeout(env.oauthContext(ctx), loginTimeout)
+	defer cancel()
+	conf := oauthConfig(server, "")
+	da, err := conf.DeviceAuth(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("starting the device login: %w", err)
+	}
+	fmt.Fprintf(env.Stderr, "To log in, visit\n\n  %s\n\nand enter the code  %s\n\n", da.VerificationURI, da.UserCode)
+	if da.VerificationURIComplete != "" {
+		fmt.Fprintf(env.Stderr, "(or open %s)\n", da.VerificationURIComplete)
+	}
+	tok, err := conf.DeviceAccessToken(ctx, da)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the device login: %w", err)
+	}
+	return oauthCredentials(server, "device", tok), nil
+}
+
+func randomState() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// openURL shows authURL in the user's browser: the test hook if set,
+// otherwise the platform's opener. Failing to open is not fatal: the URL
+// is printed too.
+func (e *Env) openURL(u string) error {
+	if e.OpenURL != nil {
+		return e.OpenURL(u)
+	}
+	if e.getenv("CLOUDDRIVE_NO_BROWSER") != "" {
+		return errors.New("CLOUDDRIVE_NO_BROWSER is set")
+	}
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", u)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", u)
+	default:
+		cmd = exec.Command("xdg-open", u)
+	}
+	return cmd.Start()
+}
+
+// revoke asks the server to revoke a refresh token (logout). Errors are
+// reported, not fatal: the local credentials are removed either way.
+func (e *Env) revoke(ctx context.Context, c *Credentials) error {
+	if c.Token == nil || c.Token.RefreshToken == "" || c.ClientID == "" {
+		return nil
+	}
+	form := url.Values{"token": {c.Token.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {c.ClientID}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.Server, "/")+"/auth/o2/revoke", strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	hc := e.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("revocation answered %s", resp.Status)
+	}
+	return nil
+}
