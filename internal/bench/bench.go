@@ -55,7 +55,7 @@ type Config struct {
 // Full and Quick are the two standard sizes.
 var (
 	Full = Config{Clients: 8, BigFile: 1 << 30, HugeFile: 4 << 30, SmallFiles: 1000, SmallSize: 64 << 10,
-		RangeSize: 16 << 20, MetaOps: 4000, ListChildren: 10000, ChangesNodes: 1000000, Reps: 3}
+		RangeSize: 16 << 20, MetaOps: 2000, ListChildren: 10000, ChangesNodes: 1000000, Reps: 3}
 	Quick = Config{Clients: 8, BigFile: 64 << 20, HugeFile: 256 << 20, SmallFiles: 200, SmallSize: 64 << 10,
 		RangeSize: 4 << 20, MetaOps: 500, ListChildren: 2000, ChangesNodes: 20000, Reps: 2}
 )

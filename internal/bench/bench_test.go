@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestPercentile(t *testing.T) {
+	l := &Latencies{}
+	if got := l.Percentile(50); got != 0 {
+		t.Errorf("Percentile of nothing = %v, want 0", got)
+	}
+	for i := 100; i >= 1; i-- {
+		l.Add(time.Duration(i) * time.Millisecond)
+	}
+	for _, tt := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}} {
+		if got := l.Percentile(tt.p); got != tt.want {
+			t.Errorf("Percentile(%v) = %v, want %v", tt.p, got, tt.want)
+		}
+	}
+}
+
+// TestRSSSampler checks that the sampler sees memory this process touches.
+func TestRSSSampler(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc")
+	}
+	before, _, err := RSS(os.Getpid())
+	if err != nil || before <= 0 {
+		t.Fatalf("RSS = %d, %v", before, err)
+	}
+	s := SampleRSS(os.Getpid())
+	b := make([]byte, 64<<20)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	time.Sleep(30 * time.Millisecond)
+	peak := s.Stop()
+	if peak < before+48<<20 {
+		t.Errorf("peak RSS %d MiB after touching 64 MiB, started at %d MiB", peak>>20, before>>20)
+	}
+	_ = b[len(b)-1]
+}
+
+func TestHumanSize(t *testing.T) {
+	for in, want := range map[int64]string{1 << 30: "1 GiB", 4 << 30: "4 GiB", 64 << 20: "64 MiB", 64 << 10: "64 KiB", 1000: "1000 B"} {
+		if got := humanSize(in); got != want {
+			t.Errorf("humanSize(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
