@@ -49,7 +49,8 @@ func (c *client) fetch(ctx context.Context, id string) (*entry, error) {
 	if st != http.StatusOK {
 		return nil, fmt.Errorf("GET node %s: %d %s", id, st, raw)
 	}
-	e := &entry{ID: n.ID, Name: n.Name, Status: n.Status, Parent: strings.Join(n.Parents, ",")}
+	e := &entry{ID: n.ID, Name: n.Name, Status: n.Status}
+	e.setParents(n.Parents...)
 	if cp := n.ContentProperties; cp != nil {
 		e.MD5, e.Size = cp.MD5, cp.Size
 	}
@@ -68,11 +69,12 @@ func (c *client) fetch(ctx context.Context, id string) (*entry, error) {
 	return e, nil
 }
 
+// sameEntry compares what the API shows of two files.
 func sameEntry(a, b *entry) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return a.ID == b.ID && a.Name == b.Name && a.Parent == b.Parent && a.Status == b.Status &&
+	return a.ID == b.ID && a.Name == b.Name && slices.Equal(a.Parents, b.Parents) && a.Status == b.Status &&
 		a.MD5 == b.MD5 && a.Size == b.Size && maps.Equal(a.Props, b.Props)
 }
 
@@ -80,7 +82,20 @@ func (e *entry) String() string {
 	if e == nil {
 		return "<absent>"
 	}
-	return fmt.Sprintf("{%s %q parent=%s %s md5=%s size=%d props=%v}", e.ID, e.Name, e.Parent, e.Status, e.MD5, e.Size, e.Props)
+	return fmt.Sprintf("{%s %q parents=%v %s md5=%s size=%d props=%v}", e.ID, e.Name, e.Parents, e.Status, e.MD5, e.Size, e.Props)
+}
+
+// folderStatus reads the status of a folder through the API.
+func (c *client) folderStatus(ctx context.Context, id string) (string, error) {
+	var n acd.Node
+	st, raw, err := c.do(ctx, "GET", "/drive/v1/nodes/"+id, nil, "", &n)
+	if err != nil {
+		return "", err
+	}
+	if st != http.StatusOK {
+		return "", fmt.Errorf("GET folder %s: %d %s", id, st, raw)
+	}
+	return n.Status, nil
 }
 
 // listFolder returns every AVAILABLE and TRASH child of a folder.
@@ -127,6 +142,16 @@ func (c *client) verify(ctx context.Context, v *violations, maxDownload int64) e
 		c.pending = nil
 		if err := c.resolve(ctx, p, listed, v); err != nil {
 			return err
+		}
+	}
+	for i, f := range c.folders {
+		st, err := c.folderStatus(ctx, f)
+		if err != nil {
+			return err
+		}
+		if st != c.fstatus[i] {
+			v.addf("%s: acknowledged state lost: folder %s is %s, want %s", c.name, f, st, c.fstatus[i])
+			c.fstatus[i] = st
 		}
 	}
 	ids := slices.Sorted(maps.Keys(c.nodes))
@@ -188,8 +213,8 @@ func (c *client) verify(ctx context.Context, v *violations, maxDownload int64) e
 	return nil
 }
 
-// resolve settles a request whose outcome was unknown: the node must be
-// exactly as before or exactly as after it.
+// resolve settles a request whose outcome was unknown: everything it
+// touches must be exactly as before it or exactly as after it.
 func (c *client) resolve(ctx context.Context, p *pending, listed []acd.Node, v *violations) error {
 	if p.kind == opUpload {
 		for _, n := range listed {
@@ -200,7 +225,7 @@ func (c *client) resolve(ctx context.Context, p *pending, listed []acd.Node, v *
 			if err != nil {
 				return err
 			}
-			want := p.after.clone()
+			want := p.upload.clone()
 			want.ID = n.ID
 			if !sameEntry(got, want) {
 				v.addf("%s: in-flight upload %q appeared as %v, want %v", c.name, p.name, got, want)
@@ -210,27 +235,72 @@ func (c *client) resolve(ctx context.Context, p *pending, listed []acd.Node, v *
 		}
 		return nil
 	}
-	got, err := c.fetch(ctx, p.id)
-	if err != nil {
-		return err
-	}
-	before := c.nodes[p.id]
-	switch {
-	case sameEntry(got, before):
-	case sameEntry(got, p.after):
-		c.byKind[p.kind+" (in flight, committed)"]++
-		if p.after == nil {
-			delete(c.nodes, p.id)
-			c.purged[p.id] = true
-		} else {
-			c.nodes[p.id] = p.after
+	// Read what the change touches.
+	got := map[string]*entry{}
+	for id := range p.ch.files {
+		e, err := c.fetch(ctx, id)
+		if err != nil {
+			return err
 		}
+		got[id] = e
+	}
+	folderGot := ""
+	if p.ch.folder >= 0 {
+		st, err := c.folderStatus(ctx, c.folders[p.ch.folder])
+		if err != nil {
+			return err
+		}
+		folderGot = st
+	}
+	matches := func(after bool) bool {
+		if p.ch.folder >= 0 {
+			want := c.fstatus[p.ch.folder]
+			if after {
+				want = p.ch.status
+			}
+			if folderGot != want {
+				return false
+			}
+		}
+		for id, e := range got {
+			want := c.nodes[id]
+			if after {
+				want = p.ch.files[id]
+			}
+			if !sameEntry(e, want) {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case matches(false):
+	case matches(true):
+		c.byKind[p.kind+" (in flight, committed)"]++
+		c.apply(p.ch)
 	default:
-		v.addf("%s: in-flight %s of %s left it as %v; want before %v or after %v", c.name, p.kind, p.id, got, before, p.after)
-		if got == nil {
-			delete(c.nodes, p.id)
-		} else {
-			c.nodes[p.id] = got
+		var b strings.Builder
+		if p.ch.folder >= 0 {
+			fmt.Fprintf(&b, " folder %s: %s (before %s, after %s);", c.folders[p.ch.folder], folderGot, c.fstatus[p.ch.folder], p.ch.status)
+		}
+		for id, e := range got {
+			fmt.Fprintf(&b, " node %s: %v (before %v, after %v);", id, e, c.nodes[id], p.ch.files[id])
+		}
+		v.addf("%s: in-flight %s was applied in part or wrongly:%s", c.name, p.kind, b.String())
+		// Adopt what is there, to check the rest of the run against it.
+		for id, e := range got {
+			if e == nil {
+				delete(c.nodes, id)
+				c.purged[id] = true
+			} else {
+				if old := c.nodes[id]; old != nil {
+					e.TrashRoot = old.TrashRoot
+				}
+				c.nodes[id] = e
+			}
+		}
+		if p.ch.folder >= 0 {
+			c.fstatus[p.ch.folder] = folderGot
 		}
 	}
 	return nil

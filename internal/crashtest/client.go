@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -23,48 +24,72 @@ import (
 // token` (auth.AdminClientID).
 const owner = "clouddrive-admin"
 
-// entry is the expected state of one node.
+// entry is the expected state of one file.
 type entry struct {
-	ID     string
-	Name   string
-	Parent string
-	Status string // AVAILABLE or TRASH
-	MD5    string
-	Size   int64
-	Props  map[string]string
+	ID      string
+	Name    string
+	Parents []string // sorted, as the API lists them
+	Status  string   // AVAILABLE or TRASH
+	MD5     string
+	Size    int64
+	Props   map[string]string
+	// TrashRoot is the node whose trashing took this one to the trash
+	// (the model's own bookkeeping; the API does not show it).
+	TrashRoot string
 }
 
 func (e *entry) clone() *entry {
 	c := *e
 	c.Props = maps.Clone(e.Props)
+	c.Parents = slices.Clone(e.Parents)
 	return &c
+}
+
+func (e *entry) hasParent(id string) bool { return slices.Contains(e.Parents, id) }
+
+func (e *entry) setParents(ps ...string) {
+	e.Parents = slices.Clone(ps)
+	slices.Sort(e.Parents)
+	e.Parents = slices.Compact(e.Parents)
 }
 
 // opKind names a client operation.
 type opKind string
 
 const (
-	opUpload    opKind = "upload"
-	opOverwrite opKind = "overwrite"
-	opMove      opKind = "move"
-	opRename    opKind = "rename"
-	opTrash     opKind = "trash"
-	opRestore   opKind = "restore"
-	opPurge     opKind = "purge"
-	opProperty  opKind = "property"
+	opUpload        opKind = "upload"
+	opOverwrite     opKind = "overwrite"
+	opMove          opKind = "move"
+	opRename        opKind = "rename"
+	opTrash         opKind = "trash"
+	opRestore       opKind = "restore"
+	opPurge         opKind = "purge"
+	opProperty      opKind = "property"
+	opAddParent     opKind = "add parent"
+	opRemoveParent  opKind = "remove parent"
+	opTrashFolder   opKind = "trash folder"
+	opRestoreFolder opKind = "restore folder"
 )
 
+// change is what a write does to the model: the new state of the files
+// it touches (nil: purged) and of one of the client's folders.
+type change struct {
+	files  map[string]*entry
+	folder int    // index into client.folders, or -1
+	status string // the folder's new status
+}
+
+func fileChange(e *entry) change { return change{files: map[string]*entry{e.ID: e}, folder: -1} }
+
 // pending is a request whose outcome is unknown: the server died (or the
-// connection broke) before its response arrived.
+// connection broke) before its response arrived. Its change must have
+// happened entirely or not at all.
 type pending struct {
 	kind opKind
-	// id is the node the request touched ("" for an upload).
-	id string
-	// name and parent identify an upload's node.
+	// name and parent identify an upload's node, whose id is unknown.
 	name, parent string
-	// after is the node's expected state had the request committed (nil
-	// for a purge).
-	after *entry
+	upload       *entry
+	ch           change
 }
 
 // client is one HTTP client with its own folders and model.
@@ -77,7 +102,9 @@ type client struct {
 	rng   *rand.Rand
 	seed  uint64
 
+	root    string    // the user's root (restored files may land there)
 	folders [2]string // the two folders the client works in
+	fstatus [2]string // their statuses
 	nodes   map[string]*entry
 	purged  map[string]bool
 	pending *pending
@@ -205,6 +232,7 @@ const multipartType = "multipart/form-data; boundary=" + boundary
 
 // setup creates the client's folders. It runs while no kill is planned.
 func (c *client) setup(ctx context.Context, root string) error {
+	c.root = root
 	top, err := c.mkdir(ctx, c.name, root)
 	if err != nil {
 		return err
@@ -213,8 +241,21 @@ func (c *client) setup(ctx context.Context, root string) error {
 		if c.folders[i], err = c.mkdir(ctx, "dir"+strconv.Itoa(i), top); err != nil {
 			return err
 		}
+		c.fstatus[i] = "AVAILABLE"
 	}
 	return nil
+}
+
+// liveFolder returns a random AVAILABLE folder of the client, or -1.
+func (c *client) liveFolder() int {
+	i := c.rng.IntN(2)
+	if c.fstatus[i] == "AVAILABLE" {
+		return i
+	}
+	if c.fstatus[1-i] == "AVAILABLE" {
+		return 1 - i
+	}
+	return -1
 }
 
 func (c *client) mkdir(ctx context.Context, name, parent string) (string, error) {
@@ -267,14 +308,17 @@ func (c *client) run(ctx context.Context) {
 func (c *client) step(ctx context.Context) error {
 	kinds := []opKind{opUpload, opUpload, opUpload}
 	if len(c.nodes) > 0 {
-		kinds = append(kinds, opOverwrite, opOverwrite, opMove, opRename, opTrash, opRestore, opPurge, opProperty, opProperty)
+		kinds = append(kinds, opOverwrite, opOverwrite, opMove, opRename, opTrash, opRestore, opPurge, opProperty, opProperty,
+			opAddParent, opRemoveParent, opTrashFolder, opRestoreFolder)
 	}
 	if len(c.nodes) > 40 {
 		kinds = append(kinds, opPurge, opPurge, opPurge)
 	}
 	switch k := kinds[c.rng.IntN(len(kinds))]; k {
 	case opUpload:
-		return c.upload(ctx)
+		if f := c.liveFolder(); f >= 0 {
+			return c.upload(ctx, c.folders[f])
+		}
 	case opOverwrite:
 		if e := c.pick("AVAILABLE"); e != nil {
 			return c.overwrite(ctx, e)
@@ -303,13 +347,32 @@ func (c *client) step(ctx context.Context) error {
 		if e := c.pick("AVAILABLE"); e != nil {
 			return c.property(ctx, e)
 		}
+	case opAddParent:
+		if e := c.pick("AVAILABLE", "TRASH"); e != nil {
+			return c.addParent(ctx, e)
+		}
+	case opRemoveParent:
+		if e := c.pick("AVAILABLE", "TRASH"); e != nil && len(e.Parents) > 1 {
+			return c.removeParent(ctx, e)
+		}
+	case opTrashFolder:
+		// At most one folder is in the trash at a time.
+		if i := c.rng.IntN(2); c.fstatus[0] == "AVAILABLE" && c.fstatus[1] == "AVAILABLE" {
+			return c.trashFolder(ctx, i)
+		}
+	case opRestoreFolder:
+		for i, st := range c.fstatus {
+			if st == "TRASH" {
+				return c.restoreFolder(ctx, i)
+			}
+		}
 	}
 	return nil
 }
 
-// outcome books the answer to a write: 2xx applies it to the model (via
-// apply), a transport error makes it pending, anything else is unexpected.
-func (c *client) outcome(k opKind, p *pending, st int, raw []byte, err error, apply func()) error {
+// outcome books the answer to a write: 2xx applies its change to the
+// model, a transport error makes it pending, anything else is unexpected.
+func (c *client) outcome(k opKind, p *pending, st int, raw []byte, err error) error {
 	if err != nil {
 		if errors.Is(err, errTransport) {
 			c.pending = p
@@ -321,30 +384,47 @@ func (c *client) outcome(k opKind, p *pending, st int, raw []byte, err error, ap
 	if st/100 != 2 {
 		return fmt.Errorf("%s %s: unexpected status %d: %s", c.name, k, st, raw)
 	}
-	apply()
+	c.apply(p.ch)
 	c.acked++
 	c.byKind[k]++
 	return nil
 }
 
-func (c *client) upload(ctx context.Context) error {
+// apply makes a change part of the model.
+func (c *client) apply(ch change) {
+	for id, e := range ch.files {
+		if e == nil {
+			delete(c.nodes, id)
+			c.purged[id] = true
+		} else {
+			c.nodes[id] = e
+		}
+	}
+	if ch.folder >= 0 {
+		c.fstatus[ch.folder] = ch.status
+	}
+}
+
+func (c *client) upload(ctx context.Context, parent string) error {
 	c.counter++
-	name := fmt.Sprintf("f%05d.bin", c.counter)
-	parent := c.folders[c.rng.IntN(2)]
+	name := fmt.Sprintf("%s-f%05d.bin", c.name, c.counter)
 	size := c.randomSize()
 	data := c.content(c.counter, size)
 	sum := md5hex(data)
-	after := &entry{Name: name, Parent: parent, Status: "AVAILABLE", MD5: sum, Size: size, Props: map[string]string{}}
+	after := &entry{Name: name, Status: "AVAILABLE", MD5: sum, Size: size, Props: map[string]string{}}
+	after.setParents(parent)
 	var n acd.Node
 	meta := acd.NewNode{Name: name, Kind: "FILE", Parents: []string{parent}}
 	st, raw, err := c.do(ctx, "POST", "/cdproxy/nodes?suppress=deduplication", multipartBody(ctx, meta, data), multipartType, &n)
-	return c.outcome(opUpload, &pending{kind: opUpload, name: name, parent: parent, after: after}, st, raw, err, func() {
+	p := &pending{kind: opUpload, name: name, parent: parent, upload: after, ch: change{folder: -1}}
+	if err == nil && st == http.StatusCreated {
 		after.ID = n.ID
-		c.nodes[n.ID] = after
+		p.ch = fileChange(after)
 		if n.ContentProperties == nil || n.ContentProperties.MD5 != sum || n.ContentProperties.Size != size {
 			c.unexpected = append(c.unexpected, fmt.Sprintf("%s upload %s: response content %+v, want md5 %s size %d", c.name, n.ID, n.ContentProperties, sum, size))
 		}
-	})
+	}
+	return c.outcome(opUpload, p, st, raw, err)
 }
 
 func (c *client) overwrite(ctx context.Context, e *entry) error {
@@ -354,48 +434,63 @@ func (c *client) overwrite(ctx context.Context, e *entry) error {
 	after := e.clone()
 	after.MD5, after.Size = md5hex(data), size
 	st, raw, err := c.do(ctx, "PUT", "/cdproxy/nodes/"+e.ID+"/content", multipartBody(ctx, nil, data), multipartType, nil)
-	return c.outcome(opOverwrite, &pending{kind: opOverwrite, id: e.ID, after: after}, st, raw, err, func() { c.nodes[e.ID] = after })
+	return c.outcome(opOverwrite, &pending{kind: opOverwrite, ch: fileChange(after)}, st, raw, err)
 }
 
+// move moves a file from one of its parents to the other folder.
 func (c *client) move(ctx context.Context, e *entry) error {
+	from := e.Parents[c.rng.IntN(len(e.Parents))]
 	to := c.folders[0]
-	if e.Parent == to {
+	if from == to {
 		to = c.folders[1]
 	}
+	if c.fstatus[slices.Index(c.folders[:], to)] != "AVAILABLE" {
+		return nil
+	}
 	after := e.clone()
-	after.Parent = to
-	st, raw, err := c.do(ctx, "POST", "/drive/v1/nodes/"+to+"/children", c.jsonBody(acd.MoveRequest{FromParent: e.Parent, ChildID: e.ID}), "", nil)
-	return c.outcome(opMove, &pending{kind: opMove, id: e.ID, after: after}, st, raw, err, func() { c.nodes[e.ID] = after })
+	ps := slices.DeleteFunc(slices.Clone(e.Parents), func(p string) bool { return p == from })
+	after.setParents(append(ps, to)...)
+	st, raw, err := c.do(ctx, "POST", "/drive/v1/nodes/"+to+"/children", c.jsonBody(acd.MoveRequest{FromParent: from, ChildID: e.ID}), "", nil)
+	return c.outcome(opMove, &pending{kind: opMove, ch: fileChange(after)}, st, raw, err)
 }
 
 func (c *client) rename(ctx context.Context, e *entry) error {
 	c.counter++
 	after := e.clone()
-	after.Name = fmt.Sprintf("r%05d.bin", c.counter)
+	after.Name = fmt.Sprintf("%s-r%05d.bin", c.name, c.counter)
 	st, raw, err := c.do(ctx, "PATCH", "/drive/v1/nodes/"+e.ID, c.jsonBody(map[string]string{"name": after.Name}), "", nil)
-	return c.outcome(opRename, &pending{kind: opRename, id: e.ID, after: after}, st, raw, err, func() { c.nodes[e.ID] = after })
+	return c.outcome(opRename, &pending{kind: opRename, ch: fileChange(after)}, st, raw, err)
 }
 
 func (c *client) trash(ctx context.Context, e *entry) error {
 	after := e.clone()
-	after.Status = "TRASH"
+	after.Status, after.TrashRoot = "TRASH", e.ID
 	st, raw, err := c.do(ctx, "PUT", "/drive/v1/trash/"+e.ID, nil, "", nil)
-	return c.outcome(opTrash, &pending{kind: opTrash, id: e.ID, after: after}, st, raw, err, func() { c.nodes[e.ID] = after })
+	return c.outcome(opTrash, &pending{kind: opTrash, ch: fileChange(after)}, st, raw, err)
 }
 
+// restore brings a file back into its parents that are available, or
+// into the root when none is.
 func (c *client) restore(ctx context.Context, e *entry) error {
 	after := e.clone()
-	after.Status = "AVAILABLE"
+	after.Status, after.TrashRoot = "AVAILABLE", ""
+	var keep []string
+	for _, p := range e.Parents {
+		if i := slices.Index(c.folders[:], p); i < 0 || c.fstatus[i] == "AVAILABLE" {
+			keep = append(keep, p)
+		}
+	}
+	if len(keep) == 0 {
+		keep = []string{c.root}
+	}
+	after.setParents(keep...)
 	st, raw, err := c.do(ctx, "POST", "/drive/v1/trash/"+e.ID+"/restore", nil, "", nil)
-	return c.outcome(opRestore, &pending{kind: opRestore, id: e.ID, after: after}, st, raw, err, func() { c.nodes[e.ID] = after })
+	return c.outcome(opRestore, &pending{kind: opRestore, ch: fileChange(after)}, st, raw, err)
 }
 
 func (c *client) purge(ctx context.Context, e *entry) error {
 	st, raw, err := c.do(ctx, "DELETE", "/drive/v1/nodes/"+e.ID, nil, "", nil)
-	return c.outcome(opPurge, &pending{kind: opPurge, id: e.ID}, st, raw, err, func() {
-		delete(c.nodes, e.ID)
-		c.purged[e.ID] = true
-	})
+	return c.outcome(opPurge, &pending{kind: opPurge, ch: change{files: map[string]*entry{e.ID: nil}, folder: -1}}, st, raw, err)
 }
 
 func (c *client) property(ctx context.Context, e *entry) error {
@@ -405,10 +500,75 @@ func (c *client) property(ctx context.Context, e *entry) error {
 	after.Props[key] = value
 	path := "/drive/v1/nodes/" + e.ID + "/properties/" + owner + "/" + url.PathEscape(key)
 	st, raw, err := c.do(ctx, "PUT", path, c.jsonBody(acd.PropertyValue{Value: value}), "", nil)
-	return c.outcome(opProperty, &pending{kind: opProperty, id: e.ID, after: after}, st, raw, err, func() { c.nodes[e.ID] = after })
+	return c.outcome(opProperty, &pending{kind: opProperty, ch: fileChange(after)}, st, raw, err)
 }
 
-// purgeSome purges every other node of the model, so that garbage
+// addParent gives a file (available or in the trash) a second parent:
+// the client's other folder, when that is available.
+func (c *client) addParent(ctx context.Context, e *entry) error {
+	i := c.rng.IntN(2)
+	if e.hasParent(c.folders[i]) {
+		i = 1 - i
+	}
+	if e.hasParent(c.folders[i]) || c.fstatus[i] != "AVAILABLE" {
+		return nil
+	}
+	after := e.clone()
+	after.setParents(append(after.Parents, c.folders[i])...)
+	st, raw, err := c.do(ctx, "PUT", "/drive/v1/nodes/"+c.folders[i]+"/children/"+e.ID, nil, "", nil)
+	return c.outcome(opAddParent, &pending{kind: opAddParent, ch: fileChange(after)}, st, raw, err)
+}
+
+// removeParent removes one of the two parents of a file.
+func (c *client) removeParent(ctx context.Context, e *entry) error {
+	p := e.Parents[c.rng.IntN(len(e.Parents))]
+	after := e.clone()
+	after.setParents(slices.DeleteFunc(slices.Clone(e.Parents), func(x string) bool { return x == p })...)
+	st, raw, err := c.do(ctx, "DELETE", "/drive/v1/nodes/"+p+"/children/"+e.ID, nil, "", nil)
+	return c.outcome(opRemoveParent, &pending{kind: opRemoveParent, ch: fileChange(after)}, st, raw, err)
+}
+
+// trashFolder trashes one of the client's folders: it takes along every
+// available file that no other available parent holds.
+func (c *client) trashFolder(ctx context.Context, i int) error {
+	f := c.folders[i]
+	ch := change{files: map[string]*entry{}, folder: i, status: "TRASH"}
+	for id, e := range c.nodes {
+		if e.Status != "AVAILABLE" || !e.hasParent(f) {
+			continue
+		}
+		held := false
+		for _, p := range e.Parents {
+			if j := slices.Index(c.folders[:], p); p != f && (j < 0 || c.fstatus[j] == "AVAILABLE") {
+				held = true
+			}
+		}
+		if !held {
+			after := e.clone()
+			after.Status, after.TrashRoot = "TRASH", f
+			ch.files[id] = after
+		}
+	}
+	st, raw, err := c.do(ctx, "PUT", "/drive/v1/trash/"+f, nil, "", nil)
+	return c.outcome(opTrashFolder, &pending{kind: opTrashFolder, ch: ch}, st, raw, err)
+}
+
+// restoreFolder restores a folder and the files trashed with it.
+func (c *client) restoreFolder(ctx context.Context, i int) error {
+	f := c.folders[i]
+	ch := change{files: map[string]*entry{}, folder: i, status: "AVAILABLE"}
+	for id, e := range c.nodes {
+		if e.Status == "TRASH" && e.TrashRoot == f {
+			after := e.clone()
+			after.Status, after.TrashRoot = "AVAILABLE", ""
+			ch.files[id] = after
+		}
+	}
+	st, raw, err := c.do(ctx, "POST", "/drive/v1/trash/"+f+"/restore", nil, "", nil)
+	return c.outcome(opRestoreFolder, &pending{kind: opRestoreFolder, ch: ch}, st, raw, err)
+}
+
+// purgeSome purges every other file of the model, so that garbage
 // collection has blobs to collect at the end of a run.
 func (c *client) purgeSome(ctx context.Context) error {
 	es := make([]*entry, 0, len(c.nodes))
