@@ -146,11 +146,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.uploadStarted()()
 	n, err := s.Nodes.Upload(r.Context(), toNewNode(in), s.contentBody(content, mr), uploadOptions(r, content))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, s.nodeJSON(r, n, false))
+	s.replyNode(w, r, http.StatusCreated, n, err)
 }
 
 // overwrite is PUT {content}/nodes/{id}/content: a content part only.
@@ -180,11 +176,7 @@ func (s *Server) overwrite(w http.ResponseWriter, r *http.Request) {
 		}
 		defer s.uploadStarted()()
 		n, err := s.Nodes.Overwrite(r.Context(), r.PathValue("id"), s.contentBody(part, mr), uploadOptions(r, part))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, s.nodeJSON(r, n, false))
+		s.replyNode(w, r, http.StatusOK, n, err)
 		return
 	}
 }

@@ -58,6 +58,15 @@ func (s *Server) getUsage(w http.ResponseWriter, r *http.Request) {
 		Photo: cat(usage.Photo), Video: cat(usage.Video), Doc: cat(usage.Doc), Other: cat(usage.Other)})
 }
 
+// replyNode answers with a node (in its wire form) or with err.
+func (s *Server) replyNode(w http.ResponseWriter, r *http.Request, status int, n *drive.Node, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, s.nodeJSON(r, n, false))
+}
+
 func boolParam(r *http.Request, name string) bool {
 	v := strings.ToLower(r.URL.Query().Get(name))
 	return v == "true" || v == "1"
@@ -145,11 +154,7 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.Nodes.CreateFolder(r.Context(), toNewNode(in))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, s.nodeJSON(r, n, false))
+	s.replyNode(w, r, http.StatusCreated, n, err)
 }
 
 // patchBody is PATCH /nodes/{id}; pointers tell absent from empty.
@@ -174,11 +179,7 @@ func (s *Server) patchNode(w http.ResponseWriter, r *http.Request) {
 		pt.Status = &st
 	}
 	n, err := s.Nodes.Update(r.Context(), r.PathValue("id"), pt)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.nodeJSON(r, n, false))
+	s.replyNode(w, r, http.StatusOK, n, err)
 }
 
 func (s *Server) moveNode(w http.ResponseWriter, r *http.Request) {
@@ -188,47 +189,27 @@ func (s *Server) moveNode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.Nodes.Move(r.Context(), r.PathValue("id"), in.FromParent, in.ChildID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.nodeJSON(r, n, false))
+	s.replyNode(w, r, http.StatusOK, n, err)
 }
 
 func (s *Server) addChild(w http.ResponseWriter, r *http.Request) {
 	n, err := s.Nodes.AddParent(r.Context(), r.PathValue("id"), r.PathValue("child"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.nodeJSON(r, n, false))
+	s.replyNode(w, r, http.StatusOK, n, err)
 }
 
 func (s *Server) removeChild(w http.ResponseWriter, r *http.Request) {
 	n, err := s.Nodes.RemoveParent(r.Context(), r.PathValue("id"), r.PathValue("child"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.nodeJSON(r, n, false))
+	s.replyNode(w, r, http.StatusOK, n, err)
 }
 
 func (s *Server) trashNode(w http.ResponseWriter, r *http.Request) {
 	n, err := s.Nodes.Trash(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.nodeJSON(r, n, false))
+	s.replyNode(w, r, http.StatusOK, n, err)
 }
 
 func (s *Server) restoreNode(w http.ResponseWriter, r *http.Request) {
 	n, err := s.Nodes.Restore(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.nodeJSON(r, n, false))
+	s.replyNode(w, r, http.StatusOK, n, err)
 }
 
 func (s *Server) purgeNode(w http.ResponseWriter, r *http.Request) {
