@@ -47,6 +47,9 @@ packages (scripts/bench.sh installs it when missing); --no-nginx skips it.`,
 				if dir, err = os.MkdirTemp("", "clouddrive-bench-"); err != nil {
 					return err
 				}
+				if !keep {
+					defer os.RemoveAll(dir)
+				}
 			}
 			cfg.Dir = filepath.Join(dir, "run")
 			cfg.KeepDir = keep
