@@ -3,10 +3,11 @@
 // so one client's flood is stopped at its own token, a user with many
 // tokens is still bounded, and other users are never slowed.
 //
-// Buckets live in this process: with several replicas each enforces its
-// own share (a deployment divides the configured rates by the number of
-// replicas behind its load balancer). Idle buckets are dropped so memory
-// stays bounded by the number of recently active tokens and users.
+// By default buckets live in this process, which is exact for one server.
+// With several replicas, NewShared keeps them in a store every replica
+// shares (PostgreSQL, see shared.go), so a token's limit holds across the
+// load balancer. Idle in-process buckets are dropped so memory stays
+// bounded by the number of recently active tokens and users.
 package ratelimit
 
 import (
@@ -33,6 +34,11 @@ type Limiter struct {
 	mu        sync.Mutex
 	buckets   map[string]*bucket
 	lastSweep time.Time
+
+	// shared, if set (NewShared), holds the buckets instead; the map
+	// above serves only while it fails.
+	shared  Shared
+	onError func(error)
 }
 
 type bucket struct {
@@ -52,6 +58,11 @@ func New(l Limits, now func() time.Time) *Limiter {
 // Allow takes one request from the token's and the user's buckets. When
 // either is empty it takes nothing and returns false with how long to wait.
 func (l *Limiter) Allow(tokenID, userID string) (bool, time.Duration) {
+	if l.shared != nil {
+		if allowed, wait, ok := l.allowShared(tokenID, userID); ok {
+			return allowed, wait
+		}
+	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
