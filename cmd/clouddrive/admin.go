@@ -22,7 +22,7 @@ created, with an empty root folder, if it does not exist. The token has the
 scopes clouddrive:read_all and clouddrive:write.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg := app.Config{DataDir: data}
+			cfg := storeConfig(cmd, data)
 			m, err := app.OpenMeta(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -39,5 +39,6 @@ scopes clouddrive:read_all and clouddrive:write.`,
 	dataFlag(token, &data)
 	token.Flags().DurationVar(&ttl, "ttl", 30*24*time.Hour, "token lifetime; 0 never expires")
 	admin.AddCommand(token, newAdminUser(stdout), newAdminApp(stdout))
+	admin.AddCommand(newAdminOps(stdout)...)
 	return admin
 }

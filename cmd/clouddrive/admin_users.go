@@ -21,11 +21,11 @@ import (
 	"github.com/clouddrive/clouddrive/internal/oauth"
 )
 
-// withMeta opens the metadata store of the data directory, runs fn and
-// closes the store.
-func withMeta(ctx context.Context, data string, fn func(cfg app.Config, m meta.Store) error) error {
-	cfg := app.Config{DataDir: data}
-	m, err := app.OpenMeta(ctx, cfg)
+// withMeta opens the metadata store selected by cmd's --data, --db and
+// --blobs flags, runs fn and closes the store.
+func withMeta(cmd *cobra.Command, data string, fn func(cfg app.Config, m meta.Store) error) error {
+	cfg := storeConfig(cmd, data)
+	m, err := app.OpenMeta(cmd.Context(), cfg)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ argon2id hash.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, name := cmd.Context(), args[0]
-			return withMeta(ctx, data, func(cfg app.Config, m meta.Store) error {
+			return withMeta(cmd, data, func(cfg app.Config, m meta.Store) error {
 				if _, err := userByName(ctx, m, name); err == nil {
 					return fmt.Errorf("user %s already exists (set a password with `clouddrive admin user passwd %s`)", name, name)
 				} else if !drive.Is(drive.NotFound, err) {
@@ -79,7 +79,7 @@ argon2id hash.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, name := cmd.Context(), args[0]
-			return withMeta(ctx, data, func(_ app.Config, m meta.Store) error {
+			return withMeta(cmd, data, func(_ app.Config, m meta.Store) error {
 				u, err := userByName(ctx, m, name)
 				if err != nil {
 					return err
@@ -104,7 +104,7 @@ argon2id hash.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return withMeta(ctx, data, func(_ app.Config, m meta.Store) error {
+			return withMeta(cmd, data, func(_ app.Config, m meta.Store) error {
 				type row struct {
 					u   *drive.User
 					pwd bool
@@ -155,7 +155,7 @@ argon2id hash.`,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx, name := cmd.Context(), args[0]
-				return withMeta(ctx, data, func(_ app.Config, m meta.Store) error {
+				return withMeta(cmd, data, func(_ app.Config, m meta.Store) error {
 					err := m.Update(ctx, func(tx meta.Tx) error {
 						u, err := tx.UserByName(ctx, name)
 						if err != nil {
@@ -186,7 +186,7 @@ type the user name to confirm, unless --yes is given.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, name := cmd.Context(), args[0]
-			return withMeta(ctx, data, func(_ app.Config, m meta.Store) error {
+			return withMeta(cmd, data, func(_ app.Config, m meta.Store) error {
 				if _, err := userByName(ctx, m, name); err != nil {
 					return err
 				}
@@ -311,7 +311,7 @@ must then use PKCE; its http loopback redirect URIs accept any port.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return withMeta(ctx, data, func(_ app.Config, m meta.Store) error {
+			return withMeta(cmd, data, func(_ app.Config, m meta.Store) error {
 				a := apps(m)
 				if err := a.Seed(ctx); err != nil {
 					return err
@@ -339,7 +339,7 @@ must then use PKCE; its http loopback redirect URIs accept any port.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return withMeta(ctx, data, func(_ app.Config, m meta.Store) error {
+			return withMeta(cmd, data, func(_ app.Config, m meta.Store) error {
 				a := apps(m)
 				if err := a.Seed(ctx); err != nil {
 					return err
@@ -371,7 +371,7 @@ must then use PKCE; its http loopback redirect URIs accept any port.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return withMeta(ctx, data, func(_ app.Config, m meta.Store) error {
+			return withMeta(cmd, data, func(_ app.Config, m meta.Store) error {
 				gone, err := apps(m).Delete(ctx, args[0])
 				if err != nil {
 					return err

@@ -60,6 +60,7 @@ Get a bearer token for a user:          clouddrive admin token alice`,
 func dataFlag(cmd *cobra.Command, p *string) {
 	cmd.Flags().StringVar(p, "data", envOr("CLOUDDRIVE_DATA", app.DefaultDataDir()),
 		"data directory: meta.db (SQLite) and blobs/ (env CLOUDDRIVE_DATA)")
+	storeFlags(cmd) // --db and --blobs (admin_ops.go)
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

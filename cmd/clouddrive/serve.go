@@ -27,8 +27,10 @@ func newServe(stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the API server",
-		Long: `Run the ACD-compatible API server on the embedded stores: SQLite metadata and
-a local blob directory under --data. No other setup is needed.
+		Long: `Run the ACD-compatible API server. By default it uses the embedded stores,
+SQLite metadata and a local blob directory under --data, and needs no other
+setup. With --db postgres://... and --blobs s3://... any number of replicas
+serve one PostgreSQL database and one bucket (see the README).
 
 Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 		Args: cobra.NoArgs,
@@ -49,8 +51,9 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 				return fmt.Errorf("--rate-* settings must not be negative")
 			}
 			limits.PerToken, limits.PerUser = rate.Limit(perToken), rate.Limit(perUser)
-			a, err := app.Open(ctx, app.Config{DataDir: data, PublicURL: publicURL, Logger: log, GCGrace: gcGrace,
-				DefaultQuota: quota, RateLimits: limits})
+			cfg := storeConfig(cmd, data)
+			cfg.PublicURL, cfg.Logger, cfg.GCGrace, cfg.DefaultQuota, cfg.RateLimits = publicURL, log, gcGrace, quota, limits
+			a, err := app.Open(ctx, cfg)
 			if err != nil {
 				return err
 			}
@@ -61,9 +64,9 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 			}
 			srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 				ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-			log.Info("clouddrive serving", "addr", ln.Addr().String(), "data", data)
+			log.Info("clouddrive serving", "addr", ln.Addr().String(), "data", data, "db", describeDB(cfg), "blobs", describeBlobs(cfg))
 			if gcInterval > 0 {
-				go a.GC.Loop(ctx, gcInterval)
+				go gcLoop(ctx, a.GC, gcInterval)
 			}
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,24 +17,32 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/blob"
-	"github.com/clouddrive/clouddrive/internal/blob/localdir"
 	"github.com/clouddrive/clouddrive/internal/changes"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/gc"
 	"github.com/clouddrive/clouddrive/internal/httpapi"
 	"github.com/clouddrive/clouddrive/internal/meta"
-	"github.com/clouddrive/clouddrive/internal/meta/sqlite"
+	"github.com/clouddrive/clouddrive/internal/meta/postgres"
+	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
 	"github.com/clouddrive/clouddrive/internal/metrics"
 	"github.com/clouddrive/clouddrive/internal/nodes"
 	"github.com/clouddrive/clouddrive/internal/oauth"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
+	"github.com/clouddrive/clouddrive/internal/storeconfig"
 	"github.com/clouddrive/clouddrive/internal/templink"
 )
 
 // Config selects the stores and settings of a server.
 type Config struct {
-	// DataDir holds meta.db (SQLite) and blobs/ (local blob store).
+	// DataDir holds meta.db (SQLite) and blobs/ (local blob store) when
+	// DB and Blobs leave them at their defaults.
 	DataDir string
+	// DB selects the metadata store: "" for SQLite in DataDir, or a URL
+	// such as postgres://... (see package storeconfig).
+	DB string
+	// Blobs selects the blob store: "" for DataDir/blobs, or a URL such
+	// as s3://bucket?endpoint=... (see package storeconfig).
+	Blobs string
 	// PublicURL is the external base URL; empty derives it per request.
 	PublicURL string
 	// DefaultQuota for new users, in bytes; 0 is unlimited.
@@ -98,13 +105,16 @@ func (c *Config) defaults() {
 }
 
 // OpenMeta opens only the metadata store (admin commands use it while a
-// server may be running on the same data directory).
+// server may be running on the same stores).
 func OpenMeta(ctx context.Context, cfg Config) (meta.Store, error) {
 	cfg.defaults()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "meta.db"))
+	return storeconfig.OpenMeta(ctx, cfg.DB, cfg.DataDir)
+}
+
+// OpenBlobs opens only the blob store.
+func OpenBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
+	cfg.defaults()
+	return storeconfig.OpenBlobs(ctx, cfg.Blobs, cfg.DataDir)
 }
 
 // NewNodes returns the node service over the given stores.
@@ -121,7 +131,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := localdir.New(filepath.Join(cfg.DataDir, "blobs"))
+	b, err := OpenBlobs(ctx, cfg)
 	if err != nil {
 		m.Close()
 		return nil, err
@@ -146,7 +156,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	api.Metrics = metrics.New()
 	if cfg.RateLimits != (ratelimit.Limits{}) {
-		api.Limiter = ratelimit.New(cfg.RateLimits, cfg.Now)
+		api.Limiter = newLimiter(cfg, m)
 	}
 	collector := &gc.Collector{Meta: m, Blobs: b, Now: cfg.Now, Grace: cfg.GCGrace, Logger: cfg.Logger.With("component", "gc"),
 		Observe: api.Metrics.GCRun}
@@ -198,4 +208,17 @@ func AdminToken(ctx context.Context, cfg Config, m meta.Store, name string, ttl 
 	}
 	t := &auth.Tokens{Meta: m, Now: cfg.Now}
 	return t.Mint(ctx, u.ID, auth.AdminClientID, drive.ScopeReadAll+" "+drive.ScopeWrite, ttl)
+}
+
+// newLimiter returns the rate limiter: buckets in this process for the
+// embedded store (one server), or in the database every replica shares
+// when the metadata store is PostgreSQL.
+func newLimiter(cfg Config, m meta.Store) *ratelimit.Limiter {
+	if s, ok := m.(*sqlstore.Store); ok && s.Dialect.Name == storeconfig.Postgres {
+		log := cfg.Logger.With("component", "ratelimit")
+		return ratelimit.NewShared(cfg.RateLimits, cfg.Now, postgres.NewRateLimiter(s), func(err error) {
+			log.Warn("shared rate limit unavailable; limiting in this process", "err", err)
+		})
+	}
+	return ratelimit.New(cfg.RateLimits, cfg.Now)
 }
