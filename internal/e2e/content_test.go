@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -298,42 +296,18 @@ func errorBody(t *testing.T, raw []byte) acd.Error {
 	return e
 }
 
-// blobFiles counts the blob files under the server's blobs/ directory,
-// uploads in progress (blobs/tmp) excluded.
+// blobFiles counts the blobs in the server's blob store, uploads in
+// progress excluded.
 func blobFiles(t *testing.T, s *drivetest.Server) int {
 	t.Helper()
-	root := filepath.Join(s.DataDir, "blobs")
-	n := 0
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && p == filepath.Join(root, "tmp") {
-			return filepath.SkipDir
-		}
-		if d.Type().IsRegular() {
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("walk blobs: %v", err)
-	}
-	return n
+	return s.BlobCount()
 }
 
-// tmpFiles lists blobs/tmp.
+// tmpFiles names the uploads in progress (blobs/tmp on a local blob
+// directory).
 func tmpFiles(t *testing.T, s *drivetest.Server) []string {
 	t.Helper()
-	es, err := os.ReadDir(filepath.Join(s.DataDir, "blobs", "tmp"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
+	return s.PendingUploads()
 }
 
 // waitFor polls cond for up to 5 s.
@@ -826,7 +800,7 @@ func TestDownloads(t *testing.T) {
 		if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
 			t.Errorf("If-None-Match = %d with %d bytes, want 304", resp.StatusCode, len(body))
 		}
-		resp, body = c.get("GET", path, map[string]string{"If-None-Match": `"0000", ` + tag})
+		resp, _ = c.get("GET", path, map[string]string{"If-None-Match": `"0000", ` + tag})
 		if resp.StatusCode != http.StatusNotModified {
 			t.Errorf("If-None-Match list = %d, want 304", resp.StatusCode)
 		}
