@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the full test suite, as CI runs it (.ci/run calls this).
-# Works on a fresh Debian machine with Go: it installs what it needs.
+# Works on a fresh Debian machine with Go: it installs what it needs
+# (staticcheck and versitygw through the Go module proxy, PostgreSQL with
+# apt-get when it is missing) and starts PostgreSQL and versitygw on
+# loopback for the duration of the run.
 #
 #   scripts/test.sh            lint + every test
 #   SHORT=1 scripts/test.sh    skip the slow end-to-end tests (go test -short)
@@ -35,10 +38,26 @@ if ! diff -q go.mod /tmp/clouddrive-go.mod.bak >/dev/null || ! diff -q go.sum /t
   echo "go mod tidy changed go.mod/go.sum; run it and commit"; cp /tmp/clouddrive-go.mod.bak go.mod; cp /tmp/clouddrive-go.sum.bak go.sum; exit 1
 fi
 
-step "go test"
+step "start PostgreSQL and the S3 server (scripts/ci-services.sh)"
+# The conformance suites, the replica and migration tests and the second
+# end-to-end run need them; they are stopped on exit, even on failure.
+ports="$(scripts/ci-services.sh ports)"
+eval "$ports"
+export CLOUDDRIVE_PG_PORT CLOUDDRIVE_S3_PORT
+trap 'scripts/ci-services.sh stop' EXIT
+services="$(scripts/ci-services.sh start)"
+eval "$services"
+export CLOUDDRIVE_TEST_PG_DSN CLOUDDRIVE_TEST_S3 AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
+
+step "go test (SQLite + local blobs; PostgreSQL and S3 conformance, replicas, migration)"
 args=(-count=1 -timeout 20m)
 [ -n "${SHORT:-}" ] && args+=(-short)
 go test "${args[@]}" ./...
+
+# The replica and migration tests always use PostgreSQL + S3 and already
+# ran above; every other end-to-end test now runs on PostgreSQL + S3.
+step "end-to-end suite again on PostgreSQL + S3"
+CLOUDDRIVE_TEST_STORES=postgres+s3 go test "${args[@]}" -skip '^(TestReplicas|TestMigrateEmbeddedToPostgresS3)$' ./internal/e2e/
 
 # Every fuzz target, 20 s each (the issue asks 30 s; 6 targets x 20 s keeps
 # CI's fuzzing near 2 minutes). scripts/fuzz.sh alone runs 10 minutes each.
