@@ -36,7 +36,7 @@ func withMeta(cmd *cobra.Command, data string, fn func(cfg app.Config, m meta.St
 // newAdminUser returns `admin user`: add, passwd, list, disable, enable,
 // delete.
 func newAdminUser(stdout io.Writer) *cobra.Command {
-	user := &cobra.Command{Use: "user", Short: "Manage users: add, passwd, list, disable, enable, delete"}
+	user := &cobra.Command{Use: "user", Short: "Manage users: add, passwd, list, disable, enable, delete, quota"}
 
 	var data, pwFile string
 	add := &cobra.Command{
@@ -217,7 +217,52 @@ type the user name to confirm, unless --yes is given.`,
 	}
 	del.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
 
-	for _, c := range []*cobra.Command{add, passwd, list, disable, enable, del} {
+	quota := &cobra.Command{
+		Use:   "quota NAME [SIZE]",
+		Short: "Show or set a user's storage quota (e.g. 10GiB, 500MB; 0 is unlimited)",
+		Long: `Show user NAME's quota and usage, or set the quota to SIZE: a byte count or a
+number with a unit (KB, MB, GB, TB in powers of 1000; KiB, MiB, GiB, TiB in
+powers of 1024). 0 means unlimited. Uploads that would exceed the quota get
+403 QUOTA_EXCEEDED and store nothing; a lower quota than the current usage
+blocks further uploads but deletes nothing.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, name := cmd.Context(), args[0]
+			return withMeta(cmd, data, func(_ app.Config, m meta.Store) error {
+				var u *drive.User
+				var usage drive.Usage
+				err := m.Update(ctx, func(tx meta.Tx) error {
+					var err error
+					if u, err = tx.UserByName(ctx, name); err != nil {
+						return err
+					}
+					if len(args) == 2 {
+						q, err := parseSize(args[1])
+						if err != nil {
+							return err
+						}
+						u.Quota = q
+						if err := tx.UpdateUser(ctx, u); err != nil {
+							return err
+						}
+					}
+					usage, err = tx.Usage(ctx, u.ID)
+					return err
+				})
+				if err != nil {
+					return err
+				}
+				q := "unlimited"
+				if u.Quota > 0 {
+					q = fmt.Sprintf("%d bytes", u.Quota)
+				}
+				fmt.Fprintf(stdout, "user %s: quota %s, used %d bytes in %d files\n", name, q, usage.Total().Bytes, usage.Total().Count)
+				return nil
+			})
+		},
+	}
+
+	for _, c := range []*cobra.Command{add, passwd, list, disable, enable, del, quota} {
 		dataFlag(c, &data)
 		user.AddCommand(c)
 	}

@@ -20,7 +20,7 @@ import (
 
 func newServe(stderr io.Writer) *cobra.Command {
 	var addr, data, publicURL, logFormat, logLevel string
-	var shutdown, gcInterval, gcGrace time.Duration
+	var shutdown, gcInterval, gcGrace, tokenTTL time.Duration
 	var defaultQuota string
 	var limits ratelimit.Limits
 	var perToken, perUser float64
@@ -52,7 +52,11 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 			}
 			limits.PerToken, limits.PerUser = rate.Limit(perToken), rate.Limit(perUser)
 			cfg := storeConfig(cmd, data)
+			if tokenTTL < time.Minute {
+				return fmt.Errorf("--access-token-ttl must be at least 1m")
+			}
 			cfg.PublicURL, cfg.Logger, cfg.GCGrace, cfg.DefaultQuota, cfg.RateLimits = publicURL, log, gcGrace, quota, limits
+			cfg.AccessTokenTTL = tokenTTL
 			a, err := app.Open(ctx, cfg)
 			if err != nil {
 				return err
@@ -102,5 +106,6 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 	cmd.Flags().IntVar(&limits.PerUserBurst, "rate-burst-user", 2000, "burst size of the per-user limit")
 	cmd.Flags().DurationVar(&gcInterval, "gc-interval", time.Hour, "how often unreferenced blobs are garbage collected; 0 disables")
 	cmd.Flags().DurationVar(&gcGrace, "gc-grace", time.Hour, "minimum age of an unreferenced blob before it is deleted")
+	cmd.Flags().DurationVar(&tokenTTL, "access-token-ttl", time.Hour, "lifetime of OAuth access tokens (refresh tokens renew them)")
 	return cmd
 }
