@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -222,24 +224,36 @@ func (r *runner) call(ctx context.Context, base, token, method, path string, bod
 	return resp.StatusCode, raw, err
 }
 
-// writeRandomFile writes size pseudo-random bytes (incompressible) to path.
-func writeRandomFile(path string, size int64, seed uint64) error {
+// writeRandomFile writes size pseudo-random bytes (incompressible) to path
+// and returns their MD5.
+func writeRandomFile(path string, size int64, seed uint64) (string, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var key [32]byte
 	key[0] = byte(seed)
 	rng := rand.NewChaCha8(key)
+	h := md5.New()
 	buf := make([]byte, 1<<20)
 	for left := size; left > 0; left -= int64(len(buf)) {
 		_, _ = rng.Read(buf)
-		if _, err := f.Write(buf[:min(left, int64(len(buf)))]); err != nil {
+		b := buf[:min(left, int64(len(buf)))]
+		h.Write(b)
+		if _, err := f.Write(b); err != nil {
 			f.Close()
-			return err
+			return "", err
 		}
 	}
-	return f.Close()
+	return hex.EncodeToString(h.Sum(nil)), f.Close()
+}
+
+// checkMD5 fails when the server computed another MD5 than the client.
+func checkMD5(n *acd.Node, want string) error {
+	if n.ContentProperties == nil || n.ContentProperties.MD5 != want {
+		return fmt.Errorf("server computed content %+v, want md5 %s", n.ContentProperties, want)
+	}
+	return nil
 }
 
 const boundary = "clouddriveBenchBoundary0123456789"
@@ -333,7 +347,8 @@ func mibps(n int64, d time.Duration) float64 { return float64(n) / (1 << 20) / d
 func (r *runner) transfer(ctx context.Context) error {
 	c := r.cfg
 	r.big = filepath.Join(c.Dir, "big.bin")
-	if err := writeRandomFile(r.big, c.BigFile, 1); err != nil {
+	sum, err := writeRandomFile(r.big, c.BigFile, 1)
+	if err != nil {
 		return err
 	}
 	defer os.Remove(r.big)
@@ -342,8 +357,10 @@ func (r *runner) transfer(ctx context.Context) error {
 	var node *acd.Node
 	d, err := median(c.Reps, func() error {
 		var err error
-		node, err = r.uploadFile(ctx, r.big, "big.bin-"+strconv.FormatInt(time.Now().UnixNano(), 36))
-		return err
+		if node, err = r.uploadFile(ctx, r.big, "big.bin-"+strconv.FormatInt(time.Now().UnixNano(), 36)); err != nil {
+			return err
+		}
+		return checkMD5(node, sum)
 	})
 	if err != nil {
 		return err
@@ -469,7 +486,8 @@ func (r *runner) small(ctx context.Context) error {
 func (r *runner) rss(ctx context.Context) error {
 	c := r.cfg
 	path := filepath.Join(c.Dir, "huge.bin")
-	if err := writeRandomFile(path, c.HugeFile, 3); err != nil {
+	sum, err := writeRandomFile(path, c.HugeFile, 3)
+	if err != nil {
 		return err
 	}
 	defer os.Remove(path)
@@ -482,6 +500,9 @@ func (r *runner) rss(ctx context.Context) error {
 	n, err := r.uploadFile(ctx, path, "huge.bin")
 	upPeak := s.Stop()
 	if err != nil {
+		return err
+	}
+	if err := checkMD5(n, sum); err != nil {
 		return err
 	}
 	_ = os.Remove(path)

@@ -23,5 +23,5 @@ var loadFor = flag.Duration("load-duration", time.Minute, "how long TestLoadLong
 
 // TestLoadLong: 256 clients for a minute (go test -tags reliability).
 func TestLoadLong(t *testing.T) {
-	runLoad(t, crashtest.LoadConfig{Clients: 256, Users: 8, Duration: *loadFor})
+	runLoad(t, crashtest.LoadConfig{Clients: 256, Users: 16, Duration: *loadFor, ServerArgs: loadLimits})
 }

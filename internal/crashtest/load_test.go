@@ -22,11 +22,15 @@ func runLoad(t *testing.T, cfg crashtest.LoadConfig) {
 	}
 }
 
-// TestLoadShort: 64 clients for 3 seconds with the default rate limits
-// (shared by 16 clients per token): only successes and 429s.
+// loadLimits makes the rate limiter answer part of the load with 429: a
+// token shared by 16 clients may make 100 requests a second.
+var loadLimits = []string{"--rate-per-token", "100", "--rate-burst-token", "100"}
+
+// TestLoadShort: 64 clients of 4 users for 3 seconds: only successes and
+// the rate limiter's 429s.
 func TestLoadShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test runs the real binary; skipped with -short")
 	}
-	runLoad(t, crashtest.LoadConfig{Clients: 64, Users: 4, Duration: 3 * time.Second})
+	runLoad(t, crashtest.LoadConfig{Clients: 64, Users: 4, Duration: 3 * time.Second, ServerArgs: loadLimits})
 }
