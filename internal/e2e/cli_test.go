@@ -549,7 +549,7 @@ func TestCLIErrorsAndHelp(t *testing.T) {
 	}
 	u.wantCode(cli.ExitUsage, "login", "--token", "x")
 	u.wantCode(cli.ExitUsage, "login", "--server", "ftp://x", "--token", "x")
-	u.wantCode(cli.ExitUsage, "login", "--server", srv.URL, "--browser")
+	u.wantCode(cli.ExitUsage, "login", "--server", srv.URL, "--browser", "--device")
 	r = u.wantCode(cli.ExitAuth, "login", "--server", srv.URL, "--token", "bogus")
 	if !strings.Contains(r.stderr, "admin token") {
 		t.Errorf("bad token hint: %q", r.stderr)
