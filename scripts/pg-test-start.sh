@@ -8,6 +8,7 @@
 # collation so text sorts by bytes, as on SQLite, and with fsync off: it is
 # for tests only. Stop it with scripts/pg-test-stop.sh PORT.
 set -euo pipefail
+cd / # the postgres user may not enter the caller's directory
 PGPORT="${1:-55432}"
 PGDATA="${PGDATA:-/tmp/pgtest-$PGPORT}"
 if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then

@@ -3,6 +3,7 @@
 # on PORT (default 55432) and delete its data. Stopping one that is not
 # running is not an error.
 set -euo pipefail
+cd / # the postgres user may not enter the caller's directory
 PGPORT="${1:-55432}"
 PGDATA="${PGDATA:-/tmp/pgtest-$PGPORT}"
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"

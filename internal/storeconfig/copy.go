@@ -87,6 +87,10 @@ func CopyMeta(ctx context.Context, dst, src *sqlstore.Store) ([]TableCount, erro
 	return counts, nil
 }
 
+// softState reports whether table t holds no data worth moving:
+// PostgreSQL's shared rate-limit buckets, which SQLite does not have.
+func softState(t string) bool { return t == "rate_limits" }
+
 // schema lists a database's tables (migration bookkeeping excluded) and,
 // for each, the tables its foreign keys reference.
 func schema(ctx context.Context, tx *sql.Tx, dialect string) ([]string, map[string][]string, error) {
@@ -110,7 +114,7 @@ func schema(ctx context.Context, tx *sql.Tx, dialect string) ([]string, map[stri
 	if err != nil {
 		return nil, nil, err
 	}
-	tables = slices.DeleteFunc(tables, func(t string) bool { return t == "goose_db_version" })
+	tables = slices.DeleteFunc(tables, func(t string) bool { return t == "goose_db_version" || softState(t) })
 	rows, err := tx.QueryContext(ctx, fkQ)
 	if err != nil {
 		return nil, nil, err
