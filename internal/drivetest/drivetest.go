@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/clouddrive/clouddrive/internal/app"
+	"github.com/clouddrive/clouddrive/internal/blob/localdir"
 	"github.com/clouddrive/clouddrive/internal/blob/s3/s3test"
 	"github.com/clouddrive/clouddrive/internal/meta/postgres/pgtest"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
@@ -175,6 +176,15 @@ func Stores(t testing.TB, dir, sel string) (db, blobs string) {
 		t.Fatal(err)
 	}
 	return saved.DB, saved.Blobs
+}
+
+// BlobDir returns the server's local blob directory, or "" when its blobs
+// are elsewhere (S3).
+func (s *Server) BlobDir() string {
+	if _, ok := s.App.Blobs.(*localdir.Store); !ok {
+		return ""
+	}
+	return filepath.Join(s.DataDir, "blobs")
 }
 
 // BlobCount returns how many blobs the server's blob store holds.
