@@ -59,6 +59,12 @@ go test "${args[@]}" ./...
 step "end-to-end suite again on PostgreSQL + S3"
 CLOUDDRIVE_TEST_STORES=postgres+s3 go test "${args[@]}" -skip '^(TestReplicas|TestMigrateEmbeddedToPostgresS3)$' ./internal/e2e/
 
+# The real rclone (v1.65.2, the last release with the acd backend) against
+# the server. Built once into the CI bin cache (5-10 minutes cold on 2
+# cores, then reused); the tests take about 2 minutes.
+step "rclone acd backend (scripts/rclone-compat.sh)"
+scripts/rclone-compat.sh
+
 # Every fuzz target, 20 s each (the issue asks 30 s; 6 targets x 20 s keeps
 # CI's fuzzing near 2 minutes). scripts/fuzz.sh alone runs 10 minutes each.
 step "fuzz smoke (${FUZZTIME:=20s} each)"
