@@ -189,9 +189,11 @@ func FuzzJSONBody(f *testing.F) {
 		if strings.HasPrefix(r.path, "/cdproxy/") {
 			body, ctype = fuzzMultipart(body, "content "+body), multipartType
 		}
-		// A long poll ("wait") would hold the request for up to a minute;
-		// its request ends after 100 ms, and 503 (cancelled) is then fine.
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		// A long poll ("wait") would hold the request for up to a minute:
+		// the client goes away after 100 ms (cancelling the request, as a
+		// closed connection does), and 503 (cancelled) is then fine.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer time.AfterFunc(100*time.Millisecond, cancel).Stop()
 		defer cancel()
 		out, st := s.doCtx(ctx, r.method, s.expand(r.path), body, ctype)
 		if st == http.StatusServiceUnavailable && ctx.Err() != nil {
