@@ -309,7 +309,11 @@ func CopyBlobs(ctx context.Context, dst, src blob.Store, workers int, progress f
 	for {
 		page, err := src.List(gctx, after, 1000)
 		if err != nil {
-			_ = g.Wait()
+			// A failed copy cancels gctx, and with it the listing: report
+			// the copy's error.
+			if werr := g.Wait(); werr != nil {
+				return stats(), werr
+			}
 			return stats(), fmt.Errorf("listing source blobs: %w", err)
 		}
 		if len(page) == 0 {
