@@ -53,7 +53,7 @@ func classify(err error) error {
 		return drive.E("httpapi", drive.TooLarge, "request body too large", err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return drive.E("httpapi", drive.Invalid, "request body ended before the multipart closing boundary", err)
-	case errors.Is(err, context.Canceled) && drive.KindOf(err) == drive.Internal:
+	case (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && drive.KindOf(err) == drive.Internal:
 		return drive.E("httpapi", drive.Unavailable, "request cancelled", err)
 	}
 	return err

@@ -71,6 +71,13 @@ func (s *Service) List(ctx context.Context, o ListOptions) (Page, error) {
 	case !mentions:
 		q.Statuses = []drive.Status{drive.StatusAvailable}
 	}
+	if q.Parent == "" {
+		// rclone lists a folder with filters=parents:<id>: answer it from
+		// the folder's links like a children listing.
+		if parent, rest, ok := liftParent(expr); ok {
+			q.Parent, q.Filter = parent, rest
+		}
+	}
 	qhash := queryHash(p.UserID, o)
 	if o.StartToken != "" {
 		c, err := decodeToken(o.StartToken, qhash)
@@ -146,4 +153,38 @@ func decodeToken(s, qhash string) (*meta.Cursor, error) {
 		}
 	}
 	return &meta.Cursor{Values: t.V, ID: t.I}, nil
+}
+
+// liftParent splits a top-level "parents:<id>" term off e: the whole of e,
+// or one operand of a top-level AND. The rest is nil when nothing remains.
+func liftParent(e filter.Expr) (string, filter.Expr, bool) {
+	isParent := func(x filter.Expr) (string, bool) {
+		t, ok := x.(filter.Term)
+		if !ok || t.Field != filter.FieldParents {
+			return "", false
+		}
+		return t.Exact()
+	}
+	if id, ok := isParent(e); ok {
+		return id, nil, true
+	}
+	and, ok := e.(filter.And)
+	if !ok {
+		return "", nil, false
+	}
+	for i, x := range and {
+		id, ok := isParent(x)
+		if !ok {
+			continue
+		}
+		rest := append(append(filter.And{}, and[:i]...), and[i+1:]...)
+		switch len(rest) {
+		case 0:
+			return id, nil, true
+		case 1:
+			return id, rest[0], true
+		}
+		return id, rest, true
+	}
+	return "", nil, false
 }

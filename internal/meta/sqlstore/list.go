@@ -24,9 +24,13 @@ func (t *tx) List(ctx context.Context, q meta.Query) (meta.Page, error) {
 		where = append(where, w)
 		args = append(args, a...)
 	}
+	// A folder listing starts from the folder's links, so it reads that
+	// folder's children only, not every node of the user.
+	from := "nodes n"
 	if q.Parent != "" {
-		where = append(where, "EXISTS (SELECT 1 FROM node_parents pp WHERE pp.child_id = n.id AND pp.parent_id = ?)")
-		args = append(args, q.Parent)
+		from = "node_parents pp JOIN nodes n ON n.id = pp.child_id"
+		where = append([]string{"pp.parent_id = ?"}, where...)
+		args = append([]any{q.Parent}, args...)
 	}
 	if len(q.Statuses) > 0 {
 		where = append(where, "n.status IN ("+placeholders(len(q.Statuses))+")")
@@ -40,7 +44,7 @@ func (t *tx) List(ctx context.Context, q meta.Query) (meta.Page, error) {
 	base := strings.Join(where, " AND ")
 
 	var total int64
-	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM nodes n WHERE "+base, args...).Scan(&total); err != nil {
+	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM "+from+" WHERE "+base, args...).Scan(&total); err != nil {
 		return meta.Page{}, drive.Wrap(op, err)
 	}
 
@@ -75,7 +79,7 @@ func (t *tx) List(ctx context.Context, q meta.Query) (meta.Page, error) {
 	for _, c := range cols {
 		sel += ", " + c
 	}
-	rows, err := t.query(ctx, sel+" FROM nodes n WHERE "+pageWhere+" ORDER BY "+strings.Join(order, ", ")+" LIMIT ?",
+	rows, err := t.query(ctx, sel+" FROM "+from+" WHERE "+pageWhere+" ORDER BY "+strings.Join(order, ", ")+" LIMIT ?",
 		append(pageArgs, limit+1)...)
 	if err != nil {
 		return meta.Page{}, drive.Wrap(op, err)
