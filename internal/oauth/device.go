@@ -78,17 +78,8 @@ type deviceAuthResponse struct {
 // deviceAuthorization serves POST /auth/o2/device (/oauth/device).
 func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if e := readTokenForm(w, r); e != nil {
-		writeOAuthError(w, e)
-		return
-	}
-	app, e, err := s.authenticateClient(ctx, r)
-	if err != nil {
-		s.tokenInternal(w, r, err)
-		return
-	}
-	if e != nil {
-		writeOAuthError(w, e)
+	app, ok := s.formClient(w, r)
+	if !ok {
 		return
 	}
 	scope, ok := parseScope(r.PostForm.Get("scope"))
@@ -99,6 +90,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now().UTC()
 	deviceCode := randomString(32)
 	var userCode string
+	var err error
 	for attempt := 0; ; attempt++ {
 		userCode = newUserCode()
 		d := &meta.DeviceCode{Hash: auth.Hash(deviceCode), UserCodeHash: auth.Hash(userCode), ClientID: app.ClientID,

@@ -106,6 +106,26 @@ func clientCredentials(r *http.Request) (id, secret string, given bool, e *oauth
 	return id, secret, id != "" || secret != "", nil
 }
 
+// formClient reads the form of a token-style request (the token and
+// device endpoints) and authenticates its client. When it returns false it
+// has already answered with the OAuth error.
+func (s *Server) formClient(w http.ResponseWriter, r *http.Request) (*meta.App, bool) {
+	if e := readTokenForm(w, r); e != nil {
+		writeOAuthError(w, e)
+		return nil, false
+	}
+	app, e, err := s.authenticateClient(r.Context(), r)
+	if err != nil {
+		s.tokenInternal(w, r, err)
+		return nil, false
+	}
+	if e != nil {
+		writeOAuthError(w, e)
+		return nil, false
+	}
+	return app, true
+}
+
 // authenticateClient identifies the client of a token-endpoint request.
 // Confidential clients must present their secret; public clients only
 // their id, and no secret.
@@ -144,20 +164,15 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*meta
 // token serves the token endpoint (/auth/o2/token, /oauth/token).
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if e := readTokenForm(w, r); e != nil {
-		writeOAuthError(w, e)
+	app, ok := s.formClient(w, r)
+	if !ok {
 		return
 	}
-	app, e, err := s.authenticateClient(ctx, r)
-	if err != nil {
-		s.tokenInternal(w, r, err)
-		return
-	}
-	if e != nil {
-		writeOAuthError(w, e)
-		return
-	}
-	var resp *tokenResponse
+	var (
+		resp *tokenResponse
+		e    *oauthError
+		err  error
+	)
 	switch gt := r.PostForm.Get("grant_type"); gt {
 	case grantCode:
 		resp, e, err = s.exchangeCode(ctx, app, r.PostForm)
