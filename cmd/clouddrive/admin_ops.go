@@ -21,11 +21,11 @@ import (
 // every command that opens the stores takes the same three flags and
 // environment variables.
 func storeFlags(cmd *cobra.Command) {
-	cmd.Flags().String("db", envOr(storeconfig.EnvDB, ""),
-		"metadata store: empty for SQLite in --data, sqlite:PATH, or postgres://USER@HOST/DB (env "+storeconfig.EnvDB+")")
-	cmd.Flags().String("blobs", envOr(storeconfig.EnvBlobs, ""),
+	cmd.Flags().String("db", "",
+		"metadata store: empty for SQLite in --data, sqlite:PATH, or postgres://USER@HOST/DB")
+	cmd.Flags().String("blobs", "",
 		"blob store: empty for --data/blobs, a directory, or s3://BUCKET[/PREFIX]?endpoint=URL&region=R; "+
-			"S3 credentials from AWS_* variables or ~/.aws (env "+storeconfig.EnvBlobs+")")
+			"S3 credentials from AWS_* variables or ~/.aws")
 }
 
 // storeConfig returns the app configuration of the stores cmd's flags

@@ -31,13 +31,6 @@ func main() {
 	}
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "clouddrive",
@@ -50,17 +43,27 @@ Get a bearer token for a user:          clouddrive admin token alice`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Commands that open the stores (admin ..., bench) read settings
+	// from the config file and environment too; serve does so itself,
+	// to print them with --print-config.
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if cmd.Flags().Lookup("config") == nil || cmd.Flags().Lookup("print-config") != nil {
+			return nil
+		}
+		_, err := applySettings(cmd, os.Getenv)
+		return err
+	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServe(stderr), newAdmin(stdout), newVersion(stdout), newBench(stdout, stderr))
+	root.AddCommand(newServe(stdout, stderr), newAdmin(stdout), newVersion(stdout), newBench(stdout, stderr))
 	root.AddCommand(clientCommands(stdout, stderr)...)
 	return root
 }
 
 func dataFlag(cmd *cobra.Command, p *string) {
-	cmd.Flags().StringVar(p, "data", envOr("CLOUDDRIVE_DATA", app.DefaultDataDir()),
-		"data directory: meta.db (SQLite) and blobs/ (env CLOUDDRIVE_DATA)")
+	cmd.Flags().StringVar(p, "data", app.DefaultDataDir(), "data directory: meta.db (SQLite) and blobs/")
 	storeFlags(cmd) // --db and --blobs (admin_ops.go)
+	settingsFlags(cmd)
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

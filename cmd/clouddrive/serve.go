@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,8 +21,8 @@ import (
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
 )
 
-func newServe(stderr io.Writer) *cobra.Command {
-	var addr, data, publicURL, logFormat, logLevel string
+func newServe(stdout, stderr io.Writer) *cobra.Command {
+	var addr, data, publicURL, logFormat, logLevel, tlsCert, tlsKey string
 	var shutdown, gcInterval, gcGrace, tokenTTL time.Duration
 	var defaultQuota string
 	var limits ratelimit.Limits
@@ -32,28 +35,60 @@ SQLite metadata and a local blob directory under --data, and needs no other
 setup. With --db postgres://... and --blobs s3://... any number of replicas
 serve one PostgreSQL database and one bucket (see the README).
 
-Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
+Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/
+
+Settings come from, lowest precedence first: the defaults below, a TOML
+file (--config or CLOUDDRIVE_CONFIG; keys named like the flags, e.g.
+public-url = "https://drive.example.com"), environment variables
+CLOUDDRIVE_<FLAG> (CLOUDDRIVE_PUBLIC_URL), then the flags. --print-config
+shows the effective settings and where each came from, secrets masked.
+
+With --tls-cert and --tls-key the server speaks HTTPS; SIGHUP reloads the
+certificate and key from the same files.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			src, err := applySettings(cmd, os.Getenv)
+			if err != nil {
+				return err
+			}
+			if p, _ := cmd.Flags().GetBool("print-config"); p {
+				printSettings(stdout, cmd, src)
+				return nil
+			}
 			log, err := newLogger(stderr, logFormat, logLevel)
 			if err != nil {
 				return err
 			}
 			if publicURL != "" && !strings.HasPrefix(publicURL, "http://") && !strings.HasPrefix(publicURL, "https://") {
-				return fmt.Errorf("--public-url must start with http:// or https://")
+				return fmt.Errorf("setting public-url: must start with http:// or https://, not %q", publicURL)
 			}
 			quota, err := parseSize(defaultQuota)
 			if err != nil {
-				return fmt.Errorf("--default-quota: %w", err)
+				return fmt.Errorf("setting default-quota: %w", err)
 			}
-			if perToken < 0 || perUser < 0 || limits.PerTokenBurst < 0 || limits.PerUserBurst < 0 {
-				return fmt.Errorf("--rate-* settings must not be negative")
+			for name, v := range map[string]float64{"rate-per-token": perToken, "rate-per-user": perUser,
+				"rate-burst-token": float64(limits.PerTokenBurst), "rate-burst-user": float64(limits.PerUserBurst)} {
+				if v < 0 {
+					return fmt.Errorf("setting %s: must not be negative", name)
+				}
 			}
 			limits.PerToken, limits.PerUser = rate.Limit(perToken), rate.Limit(perUser)
 			cfg := storeConfig(cmd, data)
-			if tokenTTL < time.Minute {
-				return fmt.Errorf("--access-token-ttl must be at least 1m")
+			if err := durationAtLeast("access-token-ttl", tokenTTL, time.Minute); err != nil {
+				return err
+			}
+			if shutdown < 0 || gcInterval < 0 || gcGrace < 0 {
+				return fmt.Errorf("setting shutdown-timeout, gc-interval and gc-grace: must not be negative")
+			}
+			var certs *certReloader
+			if (tlsCert == "") != (tlsKey == "") {
+				return fmt.Errorf("setting tls-cert and tls-key: give both or neither")
+			}
+			if tlsCert != "" {
+				if certs, err = newCertReloader(tlsCert, tlsKey); err != nil {
+					return err
+				}
 			}
 			cfg.PublicURL, cfg.Logger, cfg.GCGrace, cfg.DefaultQuota, cfg.RateLimits = publicURL, log, gcGrace, quota, limits
 			cfg.AccessTokenTTL = tokenTTL
@@ -68,16 +103,43 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 			}
 			srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 				ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-			log.Info("clouddrive serving", "addr", ln.Addr().String(), "data", data, "db", describeDB(cfg), "blobs", describeBlobs(cfg))
+			scheme := "http"
+			if certs != nil {
+				scheme, srv.TLSConfig = "https", certs.tlsConfig()
+			}
+			log.Info("clouddrive serving", "addr", ln.Addr().String(), "scheme", scheme, "data", data, "db", describeDB(cfg), "blobs", describeBlobs(cfg))
 			if gcInterval > 0 {
 				go gcLoop(ctx, a.GC, gcInterval)
 			}
 			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
-			select {
-			case err := <-errc:
-				return err
-			case <-ctx.Done():
+			go func() {
+				if certs != nil {
+					errc <- srv.ServeTLS(ln, "", "")
+					return
+				}
+				errc <- srv.Serve(ln)
+			}()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+		wait:
+			for {
+				select {
+				case err := <-errc:
+					return err
+				case <-hup:
+					if certs == nil {
+						log.Info("SIGHUP: nothing to reload (no TLS certificate)")
+						continue
+					}
+					if err := certs.reload(); err != nil {
+						log.Error("SIGHUP: TLS certificate not reloaded; keeping the previous one", "err", err)
+						continue
+					}
+					log.Info("SIGHUP: TLS certificate reloaded", "cert", tlsCert)
+				case <-ctx.Done():
+					break wait
+				}
 			}
 			log.Info("shutting down", "deadline", shutdown)
 			sctx, cancel := context.WithTimeout(context.Background(), shutdown)
@@ -91,15 +153,15 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&addr, "addr", envOr("CLOUDDRIVE_ADDR", "127.0.0.1:8080"), "listen address (env CLOUDDRIVE_ADDR)")
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	dataFlag(cmd, &data)
-	cmd.Flags().StringVar(&publicURL, "public-url", envOr("CLOUDDRIVE_PUBLIC_URL", ""),
-		"external base URL for metadataUrl/contentUrl and temp links; default: from each request's Host (env CLOUDDRIVE_PUBLIC_URL)")
-	cmd.Flags().StringVar(&logFormat, "log-format", envOr("CLOUDDRIVE_LOG_FORMAT", "text"), "log format: text or json (env CLOUDDRIVE_LOG_FORMAT)")
-	cmd.Flags().StringVar(&logLevel, "log-level", envOr("CLOUDDRIVE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env CLOUDDRIVE_LOG_LEVEL)")
+	cmd.Flags().StringVar(&publicURL, "public-url", "",
+		"external base URL for metadataUrl/contentUrl, temp links and OAuth redirects; default: from each request's Host and scheme")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM/SIGINT")
-	cmd.Flags().StringVar(&defaultQuota, "default-quota", envOr("CLOUDDRIVE_DEFAULT_QUOTA", "0"),
-		"storage quota of new users, e.g. 10GiB or 500MB; 0 is unlimited (env CLOUDDRIVE_DEFAULT_QUOTA)")
+	cmd.Flags().StringVar(&defaultQuota, "default-quota", "0",
+		"storage quota of new users, e.g. 10GiB or 500MB; 0 is unlimited")
 	cmd.Flags().Float64Var(&perToken, "rate-per-token", 500, "requests per second allowed per access token; 0 disables")
 	cmd.Flags().IntVar(&limits.PerTokenBurst, "rate-burst-token", 1000, "burst size of the per-token limit")
 	cmd.Flags().Float64Var(&perUser, "rate-per-user", 1000, "requests per second allowed per user over all tokens; 0 disables")
@@ -107,5 +169,8 @@ Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/`,
 	cmd.Flags().DurationVar(&gcInterval, "gc-interval", time.Hour, "how often unreferenced blobs are garbage collected; 0 disables")
 	cmd.Flags().DurationVar(&gcGrace, "gc-grace", time.Hour, "minimum age of an unreferenced blob before it is deleted")
 	cmd.Flags().DurationVar(&tokenTTL, "access-token-ttl", time.Hour, "lifetime of OAuth access tokens (refresh tokens renew them)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) file; with --tls-key the server speaks HTTPS, and SIGHUP reloads both")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
+	cmd.Flags().Bool("print-config", false, "print the effective settings (secrets masked) with their sources, then exit")
 	return cmd
 }

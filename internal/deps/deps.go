@@ -7,6 +7,6 @@ package deps
 import (
 	_ "github.com/chromedp/chromedp"
 	_ "github.com/hanwen/go-fuse/v2/fs"
-	_ "github.com/knadh/koanf/v2"
+	_ "github.com/pelletier/go-toml/v2"
 	_ "golang.org/x/image/webp"
 )

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -91,4 +92,30 @@ func TestMetricsAndHealth(t *testing.T) {
 			t.Errorf("/readyz after recovery = %d %s", code, body)
 		}
 	}
+	// A metadata-store outage on SQLite: the database file moved away
+	// under the running server (open connections would keep writing to a
+	// file nobody will find again).
+	if db := filepath.Join(s.DataDir, "meta.db"); fileExists(db) {
+		if err := os.Rename(db, db+".away"); err != nil {
+			t.Fatal(err)
+		}
+		code, body = getText(t, s.URL+"/readyz")
+		if code != http.StatusServiceUnavailable || !strings.Contains(body, `"metadata":"unavailable"`) || !strings.Contains(body, `"blobs":"ok"`) {
+			t.Errorf("/readyz without the database file = %d %s, want 503", code, body)
+		}
+		if strings.Contains(body, s.DataDir) {
+			t.Errorf("/readyz body leaks a path: %s", body)
+		}
+		if err := os.Rename(db+".away", db); err != nil {
+			t.Fatal(err)
+		}
+		if code, body := getText(t, s.URL+"/readyz"); code != http.StatusOK {
+			t.Errorf("/readyz after the database file is back = %d %s", code, body)
+		}
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

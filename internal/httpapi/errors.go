@@ -91,15 +91,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch kind {
 	case drive.Internal:
-		s.Logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("logref", body.Logref), slog.Any("err", err))
+		s.Logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("request_id", body.Logref), slog.Any("err", err))
 	case drive.RateLimited:
 		body.Message = "Rate exceeded"
 		w.Header().Set("Retry-After", retryAfter(err))
 	case drive.Unavailable:
 		w.Header().Set("Retry-After", retryAfter(err))
-		s.Logger.LogAttrs(r.Context(), slog.LevelWarn, "request unavailable", slog.String("logref", body.Logref), slog.Any("err", err))
+		s.Logger.LogAttrs(r.Context(), slog.LevelWarn, "request unavailable", slog.String("request_id", body.Logref), slog.Any("err", err))
 	default:
-		s.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request error", slog.String("logref", body.Logref), slog.Any("err", err))
+		s.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request error", slog.String("request_id", body.Logref), slog.Any("err", err))
 	}
 	if kind == drive.Unauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="clouddrive"`)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -14,17 +15,19 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz reports whether the metadata store and the blob store answer;
-// 503 otherwise, so a load balancer stops sending traffic.
+// 503 otherwise, so a load balancer stops sending traffic. The endpoint is
+// public, so the body says only which store failed; the cause (which may
+// name hosts and paths) goes to the log.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	status := map[string]string{"metadata": "ok", "blobs": "ok"}
 	code := http.StatusOK
-	if err := s.Nodes.Meta.Ping(ctx); err != nil {
-		status["metadata"], code = err.Error(), http.StatusServiceUnavailable
-	}
-	if err := s.Nodes.Blobs.Ping(ctx); err != nil {
-		status["blobs"], code = err.Error(), http.StatusServiceUnavailable
+	for name, ping := range map[string]func(context.Context) error{"metadata": s.Nodes.Meta.Ping, "blobs": s.Nodes.Blobs.Ping} {
+		if err := ping(ctx); err != nil {
+			status[name], code = "unavailable", http.StatusServiceUnavailable
+			s.Logger.LogAttrs(ctx, slog.LevelWarn, "not ready", slog.String("store", name), slog.Any("err", err))
+		}
 	}
 	writeJSON(w, code, status)
 }

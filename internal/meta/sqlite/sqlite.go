@@ -60,7 +60,30 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	return &sqlstore.Store{Write: write, Read: read, Dialect: dialect()}, nil
+	opened, err := os.Stat(path)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return &sqlstore.Store{Write: write, Read: read, Dialect: dialect(), Check: sameFile(path, opened)}, nil
+}
+
+// sameFile checks that path is still the database file that was opened.
+// Open connections keep working on a file that was deleted, moved or
+// replaced, but nothing written then survives a restart, so the store is
+// not ready.
+func sameFile(path string, opened os.FileInfo) func(context.Context) error {
+	return func(context.Context) error {
+		now, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("database file: %w", err)
+		}
+		if !os.SameFile(now, opened) {
+			return fmt.Errorf("database file %s was replaced while open", path)
+		}
+		return nil
+	}
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -38,6 +38,9 @@ type Store struct {
 	ReadOnlyTx bool
 	// OnClose, if set, runs on Close after the pools are closed.
 	OnClose func() error
+	// Check, if set, is a backend-specific health check Ping runs after
+	// its queries (SQLite: the database file is still in place).
+	Check func(ctx context.Context) error
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -93,6 +96,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return drive.E("meta.Ping", drive.Unavailable, "metadata store unreachable", err)
+	}
+	if s.Check != nil {
+		if err := s.Check(ctx); err != nil {
+			return drive.E("meta.Ping", drive.Unavailable, "metadata store unavailable", err)
+		}
 	}
 	return nil
 }
