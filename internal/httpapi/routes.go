@@ -44,6 +44,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		{"PUT /cdproxy/nodes/{id}/content", a(s.overwrite)},
 		{"GET /cdproxy/nodes/{id}/content", a(s.download)},
 		{"HEAD /cdproxy/nodes/{id}/content", a(s.download)},
+		{"GET /cdproxy/nodes/{id}/archive", a(s.archive)},
 		{"GET /cdproxy/templink/{token}", s.tempLinkDownload},
 		{"HEAD /cdproxy/templink/{token}", s.tempLinkDownload},
 

@@ -1,0 +1,195 @@
+package httpapi
+
+import (
+	"archive/zip"
+	"context"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/nodes"
+)
+
+// archive is GET {content}/nodes/{id}/archive, a clouddrive extension (ACD
+// had no such call): a zip stream of a folder's AVAILABLE subtree, or of
+// one file. The web UI uses it for "download folder".
+//
+// The zip is written while the tree is walked, one listing page and one
+// file at a time, so nothing is buffered whole. Entry names are the paths
+// below the folder; an entry whose name collides with an earlier one
+// (compared case-insensitively, as on case-insensitive disks) gets " (2)",
+// " (3)", ... before its extension. A folder reached again through a
+// cycle of parents is skipped. Empty folders are written as directory
+// entries. Media and archives are stored, everything else deflated.
+//
+// Errors found before the first byte are ordinary error replies (404 for
+// an unknown node, 400 for a node that is neither file nor folder). A
+// failure later cannot change the status any more: the connection is cut
+// so the client sees a broken download, never a short but valid zip.
+func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
+	const op = "httpapi.archive"
+	ctx := r.Context()
+	n, err := s.Nodes.Node(ctx, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if n.Status != drive.StatusAvailable {
+		s.writeError(w, r, drive.E(op, drive.NotFound, "node is not available"))
+		return
+	}
+	name := n.Name
+	if n.IsRoot || name == "" {
+		name = "root"
+	}
+	switch n.Kind {
+	case drive.KindFolder, drive.KindFile:
+	default:
+		s.writeError(w, r, &drive.Error{Op: op, Kind: drive.Invalid, Param: "id", Message: "only files and folders can be archived"})
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name + ".zip"}))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	a := &archiver{s: s, zw: zip.NewWriter(w), names: map[string]bool{}}
+	if n.Kind == drive.KindFile {
+		err = a.file(ctx, "", n)
+	} else {
+		err = a.folder(ctx, "", n, map[string]bool{n.ID: true})
+	}
+	if err == nil {
+		err = a.zw.Close()
+	}
+	if err != nil {
+		s.Logger.LogAttrs(ctx, slog.LevelWarn, "archive interrupted", slog.String("request_id", requestID(ctx)),
+			slog.String("node_id", n.ID), slog.Any("err", err))
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// archiver writes one zip stream.
+type archiver struct {
+	s     *Server
+	zw    *zip.Writer
+	names map[string]bool // folded entry names written so far
+}
+
+// unique returns p, or p with a " (k)" suffix before its extension, such
+// that no earlier entry has the same case-folded name.
+func (a *archiver) unique(p string, dir bool) string {
+	ext := path.Ext(p)
+	if dir || ext == p[strings.LastIndexByte(p, '/')+1:] {
+		ext = ""
+	}
+	base := strings.TrimSuffix(p, ext)
+	for k := 1; ; k++ {
+		c := p
+		if k > 1 {
+			c = base + " (" + strconv.Itoa(k) + ")" + ext
+		}
+		key := drive.NameKey(c)
+		if !a.names[key] {
+			a.names[key] = true
+			return c
+		}
+	}
+}
+
+// folder writes the children of f below dir ("" or "a/b/"); onPath holds
+// the folders being walked, to break cycles.
+func (a *archiver) folder(ctx context.Context, dir string, f *drive.Node, onPath map[string]bool) error {
+	opts := nodes.ListOptions{Parent: f.ID, Sort: "name ASC"}
+	empty := true
+	for {
+		page, err := a.s.Nodes.List(ctx, opts)
+		if err != nil {
+			return err
+		}
+		for _, c := range page.Nodes {
+			switch c.Kind {
+			case drive.KindFile:
+				empty = false
+				if err := a.file(ctx, dir, c); err != nil {
+					return err
+				}
+			case drive.KindFolder:
+				if onPath[c.ID] {
+					continue
+				}
+				empty = false
+				sub := a.unique(dir+c.Name, true) + "/"
+				onPath[c.ID] = true
+				err := a.folder(ctx, sub, c, onPath)
+				delete(onPath, c.ID)
+				if err != nil {
+					return err
+				}
+			}
+		}
+		if page.NextToken == "" {
+			break
+		}
+		opts.StartToken = page.NextToken
+	}
+	if empty && dir != "" {
+		_, err := a.zw.CreateHeader(&zip.FileHeader{Name: dir, Modified: f.ModifiedAt, Method: zip.Store})
+		return err
+	}
+	return nil
+}
+
+// file writes one file entry named dir + its name.
+func (a *archiver) file(ctx context.Context, dir string, n *drive.Node) error {
+	if n.Content == nil {
+		return nil
+	}
+	hdr := &zip.FileHeader{Name: a.unique(dir+n.Name, false), Modified: n.ModifiedAt, Method: zip.Deflate}
+	if incompressible(n.Content.ContentType, n.Name) {
+		hdr.Method = zip.Store
+	}
+	hdr.UncompressedSize64 = uint64(n.Content.Size)
+	ew, err := a.zw.CreateHeader(hdr)
+	if err != nil {
+		return err
+	}
+	_, rc, err := a.s.Nodes.Open(ctx, n.ID, 0, -1)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	written, err := io.Copy(ew, rc)
+	if err != nil {
+		return err
+	}
+	if a.s.Metrics != nil {
+		a.s.Metrics.Downloaded(written)
+	}
+	if written != n.Content.Size {
+		return drive.Errorf("httpapi.archive", drive.Internal, "content of %s is %d bytes, want %d", n.ID, written, n.Content.Size)
+	}
+	return nil
+}
+
+// incompressible reports whether content is already compressed, so
+// deflating it would only cost CPU.
+func incompressible(contentType, name string) bool {
+	ct := strings.ToLower(contentType)
+	if strings.HasPrefix(ct, "image/") && ct != "image/svg+xml" && ct != "image/bmp" ||
+		strings.HasPrefix(ct, "video/") || strings.HasPrefix(ct, "audio/") {
+		return true
+	}
+	switch strings.ToLower(path.Ext(name)) {
+	case ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".jpg", ".jpeg", ".png", ".gif", ".webp",
+		".mp4", ".mkv", ".mov", ".mp3", ".ogg", ".flac", ".heic", ".avif", ".docx", ".xlsx", ".pptx", ".odt", ".pdf":
+		return true
+	}
+	return false
+}
