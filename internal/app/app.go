@@ -141,7 +141,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		m.Close()
 		return nil, err
 	}
-	svc := NewNodes(cfg, m, b)
+	// Requests reach the stores through timing wrappers (store operation
+	// latencies in /metrics); App.Meta and App.Blobs stay the raw stores.
+	mx := metrics.New()
+	svc := NewNodes(cfg, mx.Meta(m), mx.Blobs(b))
 	notifier := changes.NewNotifier()
 	svc.Committed = notifier.Notify
 	tokens := &auth.Tokens{Meta: m, Now: cfg.Now}
@@ -154,7 +157,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Now:       cfg.Now,
 		PublicURL: cfg.PublicURL,
 	}
-	api.Metrics = metrics.New()
+	api.Metrics = mx
 	if cfg.RateLimits != (ratelimit.Limits{}) {
 		api.Limiter = newLimiter(cfg, m)
 	}

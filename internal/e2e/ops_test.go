@@ -67,6 +67,16 @@ func TestMetricsAndHealth(t *testing.T) {
 	if !strings.Contains(body, `clouddrive_http_request_duration_seconds_bucket{route="GET /drive/v1/nodes/{id}",le="0.005"}`) {
 		t.Error("no latency histogram for the node route")
 	}
+	for _, series := range []string{
+		`clouddrive_store_operation_duration_seconds_count{op="update",result="ok",store="metadata"}`,
+		`clouddrive_store_operation_duration_seconds_count{op="view",result="ok",store="metadata"}`,
+		`clouddrive_store_operation_duration_seconds_count{op="put",result="ok",store="blobs"}`,
+		`clouddrive_store_operation_duration_seconds_count{op="open",result="ok",store="blobs"}`,
+	} {
+		if got := metricValue(t, body, series); got < 1 {
+			t.Errorf("%s = %v, want at least 1", series, got)
+		}
+	}
 
 	if code, _ := getText(t, s.URL+"/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz = %d", code)

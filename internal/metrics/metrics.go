@@ -30,6 +30,7 @@ type Metrics struct {
 	GCDeleted       prometheus.Counter
 	GCDeletedBytes  prometheus.Counter
 	GCRuns          *prometheus.CounterVec
+	StoreOps        *prometheus.HistogramVec
 }
 
 // New registers the metrics on a fresh registry, with Go runtime and
@@ -53,9 +54,12 @@ func New() *Metrics {
 		GCDeleted:      prometheus.NewCounter(prometheus.CounterOpts{Name: "clouddrive_gc_deleted_blobs_total", Help: "Unreferenced blobs deleted by garbage collection."}),
 		GCDeletedBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "clouddrive_gc_deleted_bytes_total", Help: "Bytes of unreferenced blobs deleted."}),
 		GCRuns:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clouddrive_gc_runs_total", Help: "Garbage collection runs by result."}, []string{"result"}),
+		StoreOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "clouddrive_store_operation_duration_seconds", Help: "Metadata-store transactions and blob-store calls by store, operation and result.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}}, []string{"store", "op", "result"}),
 	}
 	r.MustRegister(m.Requests, m.RequestDuration, m.BytesIn, m.BytesOut, m.OpenUploads, m.ChangesStreams,
-		m.RateLimited, m.GCDeleted, m.GCDeletedBytes, m.GCRuns,
+		m.RateLimited, m.GCDeleted, m.GCDeletedBytes, m.GCRuns, m.StoreOps,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
