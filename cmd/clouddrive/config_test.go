@@ -111,3 +111,11 @@ func TestAdminReadsConfig(t *testing.T) {
 		t.Errorf("user made with --config not in %s:\n%s", data, out)
 	}
 }
+
+// TestExampleConfig: the example file in docs/ is valid.
+func TestExampleConfig(t *testing.T) {
+	out := mustRun(t, "", "serve", "--config", "../../docs/clouddrive.example.toml", "--print-config")
+	if v, s := setting(t, out, "public-url"); v != `"https://drive.example.com"` || s != "file" {
+		t.Errorf("public-url = %s (%s)\n%s", v, s, out)
+	}
+}
