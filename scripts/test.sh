@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the full test suite, as CI runs it (.ci/run calls this).
 # Works on a fresh Debian machine with Go: it installs what it needs
-# (staticcheck and versitygw through the Go module proxy, PostgreSQL with
-# apt-get when it is missing) and starts PostgreSQL and versitygw on
-# loopback for the duration of the run.
+# (staticcheck and versitygw through the Go module proxy; PostgreSQL,
+# fuse3 and chromium with apt-get when they are missing, as root) and
+# starts PostgreSQL and versitygw on loopback for the duration of the run.
 #
 #   scripts/test.sh            lint + every test
 #   SHORT=1 scripts/test.sh    skip the slow end-to-end tests (go test -short)
@@ -37,6 +37,12 @@ go mod tidy
 if ! diff -q go.mod /tmp/clouddrive-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/clouddrive-go.sum.bak >/dev/null; then
   echo "go mod tidy changed go.mod/go.sum; run it and commit"; cp /tmp/clouddrive-go.mod.bak go.mod; cp /tmp/clouddrive-go.sum.bak go.sum; exit 1
 fi
+
+step "system packages for the mount and browser tests (fuse3, chromium)"
+# Both need root and apt-get; without them the FUSE and browser tests skip
+# with a message (or fail under CI=true, where they must run).
+scripts/install-fuse.sh || echo "install-fuse failed; the mount tests will say why"
+scripts/install-chromium.sh || echo "install-chromium failed; the browser tests will say why"
 
 step "start PostgreSQL and the S3 server (scripts/ci-services.sh)"
 # The conformance suites, the replica and migration tests and the second
