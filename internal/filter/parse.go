@@ -131,48 +131,44 @@ func (p *parser) leave() { p.depth-- }
 
 // or parses orExpr := andExpr { "OR" andExpr }.
 func (p *parser) or() (Expr, error) {
-	x, err := p.and()
-	if err != nil {
-		return nil, err
+	list, err := p.binary("OR", p.and)
+	if err != nil || len(list) == 1 {
+		return first(list), err
 	}
-	var list Or
-	for p.keyword("OR") {
-		y, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		if list == nil {
-			list = Or{x}
-		}
-		list = append(list, y)
-	}
-	if list != nil {
-		return list, nil
-	}
-	return x, nil
+	return Or(list), nil
 }
 
 // and parses andExpr := unary { "AND" unary }.
 func (p *parser) and() (Expr, error) {
-	x, err := p.unary()
+	list, err := p.binary("AND", p.unary)
+	if err != nil || len(list) == 1 {
+		return first(list), err
+	}
+	return And(list), nil
+}
+
+// binary parses operand { kw operand } and returns the operands.
+func (p *parser) binary(kw string, operand func() (Expr, error)) ([]Expr, error) {
+	x, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	var list And
-	for p.keyword("AND") {
-		y, err := p.unary()
+	list := []Expr{x}
+	for p.keyword(kw) {
+		y, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		if list == nil {
-			list = And{x}
-		}
 		list = append(list, y)
 	}
-	if list != nil {
-		return list, nil
+	return list, nil
+}
+
+func first(list []Expr) Expr {
+	if len(list) == 0 {
+		return nil
 	}
-	return x, nil
+	return list[0]
 }
 
 // unary parses unary := ["NOT"] primary. NOT may repeat.
