@@ -28,6 +28,22 @@ import (
 	"github.com/clouddrive/clouddrive/acd"
 )
 
+// binaryTest builds the binary for a test that runs it, and returns it
+// with a data directory and a bearer token for user on that directory.
+func binaryTest(t *testing.T, user string) (bin, data, tok string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	dir := t.TempDir()
+	bin, data = buildBinary(t, dir), filepath.Join(dir, "data")
+	out, err := exec.Command(bin, "admin", "token", "--data", data, user).Output()
+	if err != nil {
+		t.Fatalf("admin token: %v", err)
+	}
+	return bin, data, strings.TrimSpace(string(out))
+}
+
 // proc is a running clouddrive binary and its log.
 type proc struct {
 	cmd  *exec.Cmd
@@ -142,20 +158,10 @@ func writeCert(t *testing.T, certFile, keyFile, cn string) *x509.Certificate {
 // HTTPS, account/endpoint names https URLs, SIGHUP swaps in a renewed
 // certificate without a restart, and a broken renewal keeps the old one.
 func TestTLSReloadOnSIGHUP(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the real binary")
-	}
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	data := filepath.Join(dir, "data")
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	bin, data, tok := binaryTest(t, "tls")
+	certFile, keyFile := filepath.Join(t.TempDir(), "cert.pem"), filepath.Join(t.TempDir(), "key.pem")
 	first := writeCert(t, certFile, keyFile, "first")
 	p := startServe(t, bin, "--data", data, "--tls-cert", certFile, "--tls-key", keyFile)
-	out, err := exec.Command(bin, "admin", "token", "--data", data, "tls").Output()
-	if err != nil {
-		t.Fatalf("admin token: %v", err)
-	}
-	tok := strings.TrimSpace(string(out))
 
 	// get fetches account/endpoint over a fresh TLS connection that trusts
 	// exactly want, and returns the endpoint.
@@ -220,18 +226,8 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 // the server's log lines of that request, so a user's error report can be
 // found in the log; and a bearer token never reaches the log.
 func TestLogrefInServerLog(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the real binary")
-	}
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	data := filepath.Join(dir, "data")
+	bin, data, tok := binaryTest(t, "logref")
 	p := startServe(t, bin, "--data", data, "--log-format", "json")
-	out, err := exec.Command(bin, "admin", "token", "--data", data, "logref").Output()
-	if err != nil {
-		t.Fatalf("admin token: %v", err)
-	}
-	tok := strings.TrimSpace(string(out))
 	for _, c := range []struct {
 		method, path, body string
 		code               int

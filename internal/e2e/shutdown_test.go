@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,8 +8,6 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,39 +29,10 @@ func buildBinary(t *testing.T, dir string) string {
 // TestGracefulShutdown: SIGTERM in the middle of an upload lets it finish
 // within the deadline, refuses new connections, and exits cleanly.
 func TestGracefulShutdown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the real binary")
-	}
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	data := filepath.Join(dir, "data")
-	srv := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--shutdown-timeout", "20s")
-	stderr, _ := srv.StderrPipe()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Process.Kill()
-	var logBuf bytes.Buffer
-	addrRe := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
-	sc := bufio.NewScanner(stderr)
-	var addr string
-	for sc.Scan() {
-		logBuf.WriteString(sc.Text() + "\n")
-		if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
-			addr = m[1]
-			break
-		}
-	}
-	if addr == "" {
-		t.Fatalf("no listen address in the log:\n%s", logBuf.String())
-	}
-	go io.Copy(&logBuf, stderr)
-	out, err := exec.Command(bin, "admin", "token", "--data", data, "shutdown").Output()
-	if err != nil {
-		t.Fatalf("admin token: %v", err)
-	}
-	tok := strings.TrimSpace(string(out))
-	base := "http://" + addr
+	bin, data, tok := binaryTest(t, "shutdown")
+	p := startServe(t, bin, "--data", data, "--shutdown-timeout", "20s")
+	srv := p.cmd
+	base := "http://" + p.addr
 
 	// A slow upload: 40 chunks of 64 KiB, 50 ms apart (about 2 s).
 	pr, pw := io.Pipe()
@@ -126,7 +93,7 @@ func TestGracefulShutdown(t *testing.T) {
 	select {
 	case err := <-exited:
 		if err != nil {
-			t.Errorf("server exit: %v\n%s", err, logBuf.String())
+			t.Errorf("server exit: %v\n%s", err, p.logText())
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("server did not exit after the upload finished")
