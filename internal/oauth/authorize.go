@@ -231,13 +231,13 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 			Hidden: q.fields(), AppName: q.app.Name, UserName: user.Name, Scopes: describeScopes(q.scope)})
 	case "login":
 		name := v.Get("username")
-		u, msg, err := s.login(ctx, name, v.Get("password"))
+		u, fail, err := s.login(ctx, name, v.Get("password"))
 		if err != nil {
 			s.internalError(w, r, err)
 			return
 		}
-		if u == nil {
-			loginPage(http.StatusUnauthorized, msg, name)
+		if fail != nil {
+			fail.show(w, loginPage, name)
 			return
 		}
 		s.writeSession(w, r, s.newSession(u.ID))

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,10 +131,37 @@ const (
 	msgDisabled = "This account is disabled."
 )
 
-// login checks a user name and password. It returns the user, or a
-// message for the login page. Unknown users and users without a password
-// cost one hash verification too, so timing does not tell them apart.
-func (s *Server) login(ctx context.Context, name, password string) (*drive.User, string, error) {
+// loginFailure is why a sign-in failed, for the login page.
+type loginFailure struct {
+	status     int
+	msg        string
+	retryAfter time.Duration
+}
+
+// show renders the failure with the login page of the caller.
+func (f *loginFailure) show(w http.ResponseWriter, page func(status int, msg, name string), name string) {
+	if f.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter.Round(time.Second)/time.Second)))
+	}
+	page(f.status, f.msg, name)
+}
+
+// login checks a user name and password. It returns the user, or why the
+// page must ask again. Unknown users and users without a password cost
+// one hash verification too, so timing does not tell them apart; repeated
+// failures for one name lock it for a while (see throttle.go).
+func (s *Server) login(ctx context.Context, name, password string) (*drive.User, *loginFailure, error) {
+	now := s.cfg.Now()
+	if wait := s.throttle.wait(name, now); wait > 0 {
+		s.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "login refused", slog.String("user", name), slog.String("reason", "too many failures"),
+			slog.Duration("retry_after", wait))
+		mins := int((wait + time.Minute - 1) / time.Minute)
+		msg := "Too many failed sign-in attempts. Try again in " + strconv.Itoa(mins) + " minute"
+		if mins != 1 {
+			msg += "s"
+		}
+		return nil, &loginFailure{status: http.StatusTooManyRequests, msg: msg + ".", retryAfter: wait}, nil
+	}
 	var u *drive.User
 	var phc string
 	err := s.cfg.Meta.View(ctx, func(tx meta.Tx) error {
@@ -145,26 +173,30 @@ func (s *Server) login(ctx context.Context, name, password string) (*drive.User,
 		return err
 	})
 	if err != nil && !drive.Is(drive.NotFound, err) {
-		return nil, "", err
+		return nil, nil, err
 	}
+	bad := &loginFailure{status: http.StatusUnauthorized, msg: msgBadLogin}
 	if u == nil || phc == "" || name == "" {
 		_, _ = auth.VerifyPassword(s.dummy(), password)
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "unknown user or no password"))
-		return nil, msgBadLogin, nil
+		s.throttle.failed(name, now)
+		return nil, bad, nil
 	}
 	ok, err := auth.VerifyPassword(phc, password)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	if !ok {
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "wrong password"))
-		return nil, msgBadLogin, nil
+		s.throttle.failed(name, now)
+		return nil, bad, nil
 	}
+	s.throttle.succeeded(name)
 	if u.Disabled {
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "disabled"))
-		return nil, msgDisabled, nil
+		return nil, &loginFailure{status: http.StatusUnauthorized, msg: msgDisabled}, nil
 	}
-	return u, "", nil
+	return u, nil, nil
 }
 
 // dummy returns a valid hash of a random password, computed once.

@@ -1,0 +1,106 @@
+package oauth
+
+import (
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sign-in throttling: argon2id makes each guess cost the server ~50 ms, but
+// on its own it lets an attacker try a password every few milliseconds
+// from many connections. After freeFailures wrong passwords for one user
+// name (known or not, so the throttle does not reveal which names exist),
+// further attempts for that name are refused without checking the
+// password for a lock time that doubles from lockBase up to lockMax. A
+// correct password resets the count; so does an hour without failures.
+//
+// The counts live in each server's memory: N replicas allow N times the
+// attempts, and a restart forgets them. A lock also stops the real user
+// for its duration, which is why it is short and grows slowly.
+const (
+	freeFailures   = 5
+	lockBase       = 30 * time.Second
+	lockMax        = 15 * time.Minute
+	failureMemory  = time.Hour
+	maxTrackedName = 10000
+)
+
+type loginThrottle struct {
+	mu    sync.Mutex
+	names map[string]*failures
+}
+
+type failures struct {
+	count       int
+	last        time.Time
+	lockedUntil time.Time
+}
+
+func throttleKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+// wait returns how long sign-in for name is refused, or 0.
+func (l *loginThrottle) wait(name string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.names[throttleKey(name)]
+	if f == nil || !now.Before(f.lockedUntil) {
+		return 0
+	}
+	return f.lockedUntil.Sub(now)
+}
+
+// failed records a wrong password for name.
+func (l *loginThrottle) failed(name string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.names == nil {
+		l.names = map[string]*failures{}
+	}
+	k := throttleKey(name)
+	f := l.names[k]
+	if f != nil && now.Sub(f.last) > failureMemory {
+		f = nil
+	}
+	if f == nil {
+		l.evict(now)
+		f = &failures{}
+		l.names[k] = f
+	}
+	f.count++
+	f.last = now
+	if over := f.count - freeFailures; over > 0 {
+		d := lockMax
+		if over < 16 {
+			d = min(lockBase<<(over-1), lockMax)
+		}
+		f.lockedUntil = now.Add(d)
+	}
+}
+
+// succeeded forgets name's failures.
+func (l *loginThrottle) succeeded(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.names, throttleKey(name))
+}
+
+// evict keeps the table bounded: it drops forgotten entries, and when the
+// table is still full, arbitrary unlocked ones. Called with mu held.
+func (l *loginThrottle) evict(now time.Time) {
+	if len(l.names) < maxTrackedName {
+		return
+	}
+	for k, f := range l.names {
+		if now.Sub(f.last) > failureMemory {
+			delete(l.names, k)
+		}
+	}
+	for k, f := range l.names {
+		if len(l.names) < maxTrackedName {
+			return
+		}
+		if !now.Before(f.lockedUntil) {
+			delete(l.names, k)
+		}
+	}
+}
