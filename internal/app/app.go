@@ -30,6 +30,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
 	"github.com/clouddrive/clouddrive/internal/storeconfig"
 	"github.com/clouddrive/clouddrive/internal/templink"
+	"github.com/clouddrive/clouddrive/internal/thumbnail"
 )
 
 // Config selects the stores and settings of a server.
@@ -158,6 +159,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		PublicURL: cfg.PublicURL,
 	}
 	api.Metrics = mx
+	api.Thumbs = &thumbnail.Service{Meta: mx.Meta(m), Blobs: mx.Blobs(b), Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail")}
 	if cfg.RateLimits != (ratelimit.Limits{}) {
 		api.Limiter = newLimiter(cfg, m)
 	}

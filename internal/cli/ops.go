@@ -40,6 +40,22 @@ func (s *session) mkdirAll(ctx context.Context, p string) (*acd.Node, error) {
 	return cur, nil
 }
 
+// eachPath resolves every path and runs act on it, going on past failures;
+// it returns the failures joined. act names the path in its errors.
+func eachPath(ctx context.Context, paths []string, resolve func(context.Context, string) (*resolved, error), act func(r *resolved) error) error {
+	var errs []error
+	for _, p := range paths {
+		r, err := resolve(ctx, p)
+		if err == nil {
+			err = act(r)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func newMkdir(env *Env) *cobra.Command {
 	var o common
 	var parents bool
@@ -169,34 +185,22 @@ through; its other parents are kept.
 				o.infof(env, "moved %s to %s", r.path, cleanPath(dst))
 				return nil
 			}
-			var errs []error
-			for _, src := range srcs {
-				r, err := s.resolve(ctx, src)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
+			return eachPath(ctx, srcs, s.resolve, func(r *resolved) error {
 				if r.node.IsRoot {
-					errs = append(errs, usageErrorf("the root folder cannot be moved"))
-					continue
+					return usageErrorf("the root folder cannot be moved")
 				}
 				from, err := fromParent(r)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				if from == d.node.ID {
-					continue
+				if err != nil || from == d.node.ID {
+					return err
 				}
 				n, err := s.c.Move(ctx, r.node.ID, from, d.node.ID)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("%s -> %s: %w", r.path, d.path, err))
-					continue
+					return fmt.Errorf("%s -> %s: %w", r.path, d.path, err)
 				}
 				s.remember(ctx, n)
 				o.infof(env, "moved %s to %s", r.path, path.Join(d.path, n.Name))
-			}
-			return errors.Join(errs...)
+				return nil
+			})
 		},
 	}
 	o.register(cmd)
@@ -263,21 +267,15 @@ good with purge).
 				return err
 			}
 			defer s.close()
-			var errs []error
-			for _, p := range args {
-				r, err := s.resolve(ctx, p)
-				if err == nil {
-					var n *acd.Node
-					if n, err = s.c.Trash(ctx, r.node.ID); err == nil {
-						s.remember(ctx, n)
-						o.infof(env, "trashed %s", r.path)
-						continue
-					}
-					err = fmt.Errorf("%s: %w", r.path, err)
+			return eachPath(ctx, args, s.resolve, func(r *resolved) error {
+				n, err := s.c.Trash(ctx, r.node.ID)
+				if err != nil {
+					return fmt.Errorf("%s: %w", r.path, err)
 				}
-				errs = append(errs, err)
-			}
-			return errors.Join(errs...)
+				s.remember(ctx, n)
+				o.infof(env, "trashed %s", r.path)
+				return nil
+			})
 		},
 	}
 	o.register(cmd)
@@ -303,25 +301,19 @@ other node first.
 				return err
 			}
 			defer s.close()
-			var errs []error
-			for _, p := range args {
-				r, err := s.resolveTrashed(ctx, p)
-				if err == nil && r.node.Status != client.StatusTrash {
+			return eachPath(ctx, args, s.resolveTrashed, func(r *resolved) error {
+				if r.node.Status != client.StatusTrash {
 					o.infof(env, "%s is not in the trash", r.path)
-					continue
+					return nil
 				}
-				if err == nil {
-					var n *acd.Node
-					if n, err = s.c.Restore(ctx, r.node.ID); err == nil {
-						s.remember(ctx, n)
-						o.infof(env, "restored %s", r.path)
-						continue
-					}
-					err = fmt.Errorf("%s: %w", r.path, err)
+				n, err := s.c.Restore(ctx, r.node.ID)
+				if err != nil {
+					return fmt.Errorf("%s: %w", r.path, err)
 				}
-				errs = append(errs, err)
-			}
-			return errors.Join(errs...)
+				s.remember(ctx, n)
+				o.infof(env, "restored %s", r.path)
+				return nil
+			})
 		},
 	}
 	o.register(cmd)
@@ -350,23 +342,17 @@ it) or as id:NODEID, and must be in the trash unless --force is given.
 				return err
 			}
 			defer s.close()
-			var errs []error
-			for _, p := range args {
-				r, err := s.resolveTrashed(ctx, p)
-				if err == nil && r.node.Status != client.StatusTrash && !force {
-					err = withHint(fmt.Errorf("%s: %w", r.path, errNotTrashed), "trash it first (clouddrive trash), or pass --force to delete it at once")
+			return eachPath(ctx, args, s.resolveTrashed, func(r *resolved) error {
+				if r.node.Status != client.StatusTrash && !force {
+					return withHint(fmt.Errorf("%s: %w", r.path, errNotTrashed), "trash it first (clouddrive trash), or pass --force to delete it at once")
 				}
-				if err == nil {
-					if _, err = s.c.Purge(ctx, r.node.ID); err == nil {
-						s.forget(ctx, r.node.ID)
-						o.infof(env, "purged %s", r.path)
-						continue
-					}
-					err = fmt.Errorf("%s: %w", r.path, err)
+				if _, err := s.c.Purge(ctx, r.node.ID); err != nil {
+					return fmt.Errorf("%s: %w", r.path, err)
 				}
-				errs = append(errs, err)
-			}
-			return errors.Join(errs...)
+				s.forget(ctx, r.node.ID)
+				o.infof(env, "purged %s", r.path)
+				return nil
+			})
 		},
 	}
 	o.register(cmd)
