@@ -30,6 +30,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
 	"github.com/clouddrive/clouddrive/internal/storeconfig"
 	"github.com/clouddrive/clouddrive/internal/templink"
+	"github.com/clouddrive/clouddrive/internal/webui"
 	"github.com/clouddrive/clouddrive/internal/thumbnail"
 )
 
@@ -72,6 +73,7 @@ type App struct {
 	API    *httpapi.Server
 	GC     *gc.Collector
 	OAuth  *oauth.Server
+	UI     *webui.Handler
 }
 
 // DefaultDataDir is where the embedded stores live when --data is not
@@ -171,7 +173,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		m.Close()
 		return nil, err
 	}
-	return &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector, OAuth: oa}, nil
+	ui, err := webui.New(m, cfg.PublicURL, cfg.Logger.With("component", "webui"))
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector, OAuth: oa, UI: ui}, nil
 }
 
 // linkKey returns the temp-link signing key shared by every replica,
@@ -193,9 +200,10 @@ func linkKey(ctx context.Context, m meta.Store) ([]byte, error) {
 	return hex.DecodeString(v)
 }
 
-// Handler returns the HTTP handler: the OAuth endpoints (package oauth)
-// and, for every other path, the ACD API.
-func (a *App) Handler() http.Handler { return a.OAuth.Wrap(a.API.Handler()) }
+// Handler returns the HTTP handler: the OAuth endpoints (package oauth),
+// the web UI and picker (package webui) and, for every other path, the ACD
+// API.
+func (a *App) Handler() http.Handler { return a.OAuth.Wrap(a.UI.Wrap(a.API.Handler())) }
 
 // Close closes the stores.
 func (a *App) Close() error {

@@ -1,0 +1,179 @@
+// Uploads: a queue of files (with the folders they sit in) uploaded two at
+// a time with XMLHttpRequest, with per-file and total progress, cancel,
+// and a choice on name conflicts (keep both, replace, skip).
+import { APIError } from './api.js';
+import { h, $, formatBytes, dialog } from './util.js';
+
+const PARALLEL = 2;
+
+export class Uploads {
+  constructor(api, { onDone, explain }) {
+    this.api = api;
+    this.onDone = onDone;
+    this.explain = explain;
+    this.items = [];
+    this.running = 0;
+    this.dirs = new Map();
+    this.policy = null; // conflict choice applied to every later conflict
+    this.asking = Promise.resolve();
+    $('#uploads-cancel').addEventListener('click', () => this.cancelAll());
+    $('#uploads-close').addEventListener('click', () => {
+      if (this.items.some((i) => i.state === 'queued' || i.state === 'uploading')) return;
+      this.items = [];
+      $('#uploads-list').replaceChildren();
+      $('#uploads').hidden = true;
+    });
+  }
+
+  // add queues entries [{file, path} | {dir: true, path}] for parent.
+  add(entries, parent) {
+    if (!entries.length) return;
+    $('#uploads').hidden = false;
+    if (!this.items.some((i) => i.state === 'queued' || i.state === 'uploading')) this.policy = null;
+    for (const e of entries) {
+      const parts = e.path.split('/').filter(Boolean);
+      if (e.dir) {
+        this.dir(parent.id, parts).catch(() => {});
+        continue;
+      }
+      const name = parts.pop() || e.file.name;
+      const item = { file: e.file, name, dirs: parts, parent: parent.id, state: 'queued', loaded: 0, total: e.file.size, abort: null };
+      item.bar = h('progress', { max: Math.max(1, e.file.size), value: 0, 'aria-label': 'Progress of ' + name });
+      item.stateEl = h('span', { class: 'state small' }, 'Waiting');
+      item.cancel = h('button', { type: 'button', 'aria-label': 'Cancel ' + name, onclick: () => this.cancel(item) }, 'Cancel');
+      item.li = h('li', { dataset: { name } }, h('span', { class: 'fname', title: e.path }, e.path), item.cancel, item.bar, item.stateEl);
+      $('#uploads-list').append(item.li);
+      this.items.push(item);
+    }
+    this.update();
+    this.pump();
+  }
+
+  pump() {
+    while (this.running < PARALLEL) {
+      const item = this.items.find((i) => i.state === 'queued');
+      if (!item) break;
+      this.running++;
+      item.state = 'uploading';
+      this.run(item).finally(() => {
+        this.running--;
+        this.update();
+        this.pump();
+      });
+    }
+  }
+
+  // dir returns the id of the folder at path parts below parentId,
+  // creating the missing ones (an existing folder of that name is used).
+  dir(parentId, parts) {
+    if (!parts.length) return Promise.resolve(parentId);
+    const key = parentId + '\u0000' + parts.join('/');
+    if (!this.dirs.has(key)) {
+      const p = this.dir(parentId, parts.slice(0, -1)).then(async (pid) => {
+        try {
+          return (await this.api.createFolder(parts[parts.length - 1], pid)).id;
+        } catch (e) {
+          if (e instanceof APIError && e.status === 409 && e.nodeId) {
+            const n = await this.api.node(e.nodeId);
+            if (n.kind === 'FOLDER') return n.id;
+          }
+          throw e;
+        }
+      });
+      p.catch(() => this.dirs.delete(key));
+      this.dirs.set(key, p);
+    }
+    return this.dirs.get(key);
+  }
+
+  async run(item) {
+    const progress = (loaded) => { item.loaded = loaded; item.bar.value = loaded; this.update(); };
+    try {
+      item.stateEl.textContent = 'Uploading';
+      const parent = await this.dir(item.parent, item.dirs);
+      if (item.state === 'cancelled') return;
+      let name = item.name;
+      for (let attempt = 1; ; attempt++) {
+        const up = this.api.upload(item.file, parent, name, progress);
+        item.abort = up.abort;
+        try {
+          await up.promise;
+          break;
+        } catch (e) {
+          if (!(e instanceof APIError) || e.status !== 409 || e.code !== 'NAME_ALREADY_EXISTS' || attempt > 50) throw e;
+          const choice = attempt === 1 ? await this.conflict(item) : 'rename';
+          if (choice === 'skip') { this.finish(item, 'skipped', 'Skipped'); return; }
+          if (choice === 'replace') {
+            const ow = this.api.overwrite(e.nodeId, item.file, progress);
+            item.abort = ow.abort;
+            await ow.promise;
+            break;
+          }
+          name = numbered(item.name, attempt);
+        }
+      }
+      this.finish(item, 'done', name === item.name ? 'Done' : 'Done as ' + name);
+      this.onDone(item.parent);
+    } catch (e) {
+      if (e.cancelled || item.state === 'cancelled') { this.finish(item, 'cancelled', 'Cancelled'); return; }
+      this.finish(item, 'error', this.explain(e), true);
+      if (e instanceof APIError && (e.code === 'QUOTA_EXCEEDED' || e.status === 403)) this.onDone(item.parent);
+    }
+  }
+
+  finish(item, st, text, error = false) {
+    item.state = st;
+    item.stateEl.textContent = text;
+    item.stateEl.classList.toggle('error', error);
+    item.cancel.hidden = true;
+    if (st === 'done') { item.loaded = item.total; item.bar.value = item.bar.max; }
+    this.update();
+  }
+
+  // conflict asks what to do about a name that exists; one question at a
+  // time, and "for all" answers later conflicts too.
+  conflict(item) {
+    const ask = this.asking.then(() => this.policy || dialog('“' + item.name + '” already exists', (dlg, close) => {
+      const all = h('input', { type: 'checkbox', id: 'conflict-all' });
+      const pick = (c) => { if (all.checked) this.policy = c; close(c); };
+      dlg.append(h('p', {}, 'An item with this name is already in the folder.'),
+        h('label', {}, all, ' Do this for every conflict in this upload'),
+        h('div', { class: 'buttons' },
+          h('button', { type: 'button', id: 'conflict-skip', onclick: () => pick('skip') }, 'Skip'),
+          h('button', { type: 'button', id: 'conflict-replace', onclick: () => pick('replace') }, 'Replace'),
+          h('button', { type: 'button', id: 'conflict-rename', class: 'primary', onclick: () => pick('rename') }, 'Keep both')));
+    }).then((c) => c || 'skip'));
+    this.asking = ask.catch(() => {});
+    return ask;
+  }
+
+  cancel(item) {
+    if (item.state === 'queued') { this.finish(item, 'cancelled', 'Cancelled'); return; }
+    if (item.state === 'uploading') {
+      item.state = 'cancelled';
+      if (item.abort) item.abort();
+    }
+  }
+
+  cancelAll() { for (const i of this.items) this.cancel(i); }
+
+  update() {
+    const active = this.items.filter((i) => i.state !== 'cancelled' && i.state !== 'skipped');
+    const total = active.reduce((s, i) => s + i.total, 0), loaded = active.reduce((s, i) => s + Math.min(i.loaded, i.total), 0);
+    const done = this.items.filter((i) => i.state === 'done').length;
+    const pending = this.items.filter((i) => i.state === 'queued' || i.state === 'uploading').length;
+    const bar = $('#uploads-total');
+    bar.max = Math.max(1, total);
+    bar.value = loaded;
+    $('#uploads-title').textContent = pending ? 'Uploading ' + pending + ' file' + (pending === 1 ? '' : 's') : 'Uploads finished';
+    $('#uploads-total-text').textContent = formatBytes(loaded) + ' of ' + formatBytes(total) + ' · ' + done + '/' + this.items.length + ' done';
+    $('#uploads-cancel').hidden = !pending;
+    document.body.dataset.uploading = String(pending);
+  }
+}
+
+// numbered returns "name (k).ext".
+export function numbered(name, k) {
+  const i = name.lastIndexOf('.');
+  return i > 0 ? name.slice(0, i) + ' (' + k + ')' + name.slice(i) : name + ' (' + k + ')';
+}
