@@ -2,7 +2,9 @@
 //
 // A blob becomes garbage when the node that pointed at it is purged or
 // overwritten, or when an upload stored its bytes and then failed to commit
-// (a name conflict found late, a crash between the two steps). Blobs are
+// (a name conflict found late, a crash between the two steps). A derived
+// blob (a thumbnail, meta.DerivedTx) becomes garbage when its source blob
+// does: no node references the source any more. Blobs are
 // content addressed and shared, so the collector must never delete a blob
 // that an upload is about to reference:
 //
@@ -88,6 +90,10 @@ func (c *Collector) collect(ctx context.Context, key string, cutoff time.Time) (
 		if err != nil || used {
 			return err
 		}
+		// A derived blob (a thumbnail) lives as long as its source.
+		if used, err := tx.DerivedInUse(ctx, key); err != nil || used {
+			return err
+		}
 		e, err := c.Blobs.Stat(ctx, key)
 		if drive.Is(drive.NotFound, err) {
 			return nil
@@ -99,6 +105,9 @@ func (c *Collector) collect(ctx context.Context, key string, cutoff time.Time) (
 			return nil // stored again meanwhile
 		}
 		if err := c.Blobs.Delete(ctx, key); err != nil {
+			return err
+		}
+		if err := tx.DeleteDerived(ctx, key); err != nil {
 			return err
 		}
 		deleted = true

@@ -187,6 +187,10 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if s.wantsThumbnail(r) {
+		s.serveThumbnail(w, r, n)
+		return
+	}
 	s.serveContent(w, r, n, func(off, length int64) (io.ReadCloser, error) {
 		_, rc, err := s.Nodes.Open(r.Context(), n.ID, off, length)
 		return rc, err

@@ -18,6 +18,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/nodes"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
 	"github.com/clouddrive/clouddrive/internal/templink"
+	"github.com/clouddrive/clouddrive/internal/thumbnail"
 )
 
 // Server is the ACD-compatible HTTP API. All fields are required unless
@@ -40,6 +41,9 @@ type Server struct {
 	Limiter *ratelimit.Limiter
 	// Metrics, if set, records requests and is served at /metrics.
 	Metrics *metrics.Metrics
+	// Thumbs, if set, answers downloads with ?viewBox=N with thumbnails;
+	// without it viewBox is ignored.
+	Thumbs *thumbnail.Service
 }
 
 // Handler returns the HTTP handler with every route.

@@ -38,6 +38,8 @@ type Store interface {
 // for uniqueness violations. A Tx must not be used after its fn returns.
 type Tx interface {
 	OAuthTx
+	DerivedTx
+	ShareTx
 
 	// CreateUser inserts u and its root folder node root.
 	// A duplicate name gives Conflict.

@@ -111,6 +111,8 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"Close", testClose},
 	}
 	tests = append(tests, oauthTests()...)
+	tests = append(tests, derivedTests()...)
+	tests = append(tests, shareTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
