@@ -1,0 +1,544 @@
+package webui_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
+	"github.com/clouddrive/clouddrive/internal/auth"
+	"github.com/clouddrive/clouddrive/internal/drivetest"
+	"github.com/clouddrive/clouddrive/internal/meta"
+	"github.com/clouddrive/clouddrive/internal/oauth"
+)
+
+// chromiumPath is Debian's chromium, installed by scripts/install-chromium.sh.
+const chromiumPath = "/usr/bin/chromium"
+
+// EnvScreenshots names the directory where TestBrowser saves its
+// screenshots; unset, it makes a new one under the temporary directory and
+// logs its path. It is kept after the test, for a reviewer to look at.
+const EnvScreenshots = "CLOUDDRIVE_SCREENSHOTS"
+
+// pngBytes returns a small PNG of one colour with a stripe.
+func pngBytes(t *testing.T, c color.RGBA) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 320, 200))
+	for y := range 200 {
+		for x := range 320 {
+			if y/20%3 == 0 {
+				img.Set(x, y, color.RGBA{255, 255, 255, 255})
+			} else {
+				img.Set(x, y, c)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// browserTest is one browser driving one server.
+type browserTest struct {
+	t     *testing.T
+	ctx   context.Context // the main tab
+	shots string
+}
+
+// do runs steps with a time limit, saving a screenshot when they fail.
+func (b *browserTest) do(ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
+		b.shot(ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the tab of ctx.
+func eval[T any](b *browserTest, ctx context.Context, expr string) T {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// shot saves a screenshot of the tab of ctx as name.png.
+func (b *browserTest) shot(ctx context.Context, name string) {
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
+// row is the selector of the listing row of the item named name.
+func row(name string) string { return fmt.Sprintf(`[role=listitem][data-name=%q]`, name) }
+
+// waitFile waits for a completed download named name in dir.
+func waitFile(t *testing.T, dir, name string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil {
+			if _, err := os.Stat(filepath.Join(dir, name+".crdownload")); errors.Is(err, os.ErrNotExist) {
+				return b
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	es, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	t.Fatalf("no download %s in %s (has %v)", name, dir, names)
+	return nil
+}
+
+// publicGet downloads u without any credentials.
+func publicGet(t *testing.T, u string) (int, []byte) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// TestBrowser drives the web UI in headless Chromium against a real
+// server: sign in through the OAuth pages, create folders, upload two
+// images through the file input and see their thumbnails, rename, move,
+// trash and restore, download a file and a folder (zip) and compare bytes,
+// share a file and fetch the link without a session, and pick a file for
+// another site (docs/picker-example.html on another origin) that gets its
+// link through postMessage. Screenshots of the main views go to
+// $CLOUDDRIVE_SCREENSHOTS.
+func TestBrowser(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("%s is missing; run scripts/install-chromium.sh (as root) to run the browser tests", chromiumPath)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+
+	s := drivetest.New(t, drivetest.Options{})
+	const user, pass = "ada", "analytical engine"
+	addPasswordUser(t, s, user, pass)
+	token := s.Token(user)
+
+	// The third-party site, on another origin, registered as an app.
+	example, err := os.ReadFile(filepath.Join("..", "..", "docs", "picker-example.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(example)
+	}))
+	defer site.Close()
+	app, _, err := (&oauth.Apps{Meta: s.App.Meta, Now: time.Now}).Create(context.Background(), "example site", []string{site.URL + "/oauth/callback"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	shots := os.Getenv(EnvScreenshots)
+	if shots == "" {
+		shots, err = os.MkdirTemp("", "clouddrive-screenshots-")
+	} else {
+		err = os.MkdirAll(shots, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+	downloads := t.TempDir()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1280, 800), chromedp.UserDataDir(t.TempDir()))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(allocCtx)
+	defer cancelTab()
+	if err := chromedp.Do(tab); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", chromiumPath, err)
+	}
+	b := &browserTest{t: t, ctx: tab, shots: shots}
+	logConsole := func(ctx context.Context, who string) {
+		_ = chromedp.Listen(ctx, func(ev any) {
+			switch ev := ev.(type) {
+			case *runtime.EventExceptionThrown:
+				t.Errorf("%s: uncaught exception: %s", who, ev.ExceptionDetails.Text+" "+describe(ev.ExceptionDetails.Exception))
+			case *runtime.EventConsoleAPICalled:
+				if ev.Type == runtime.ConsoleAPICalledTypeError {
+					var parts []string
+					for _, a := range ev.Args {
+						parts = append(parts, describe(a))
+					}
+					t.Logf("%s: console.error: %s", who, strings.Join(parts, " "))
+				}
+			}
+		})
+	}
+	logConsole(tab, "ui")
+	if _, err := chromedp.CallBrowser(tab, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
+		t.Fatal(err)
+	}
+
+	sunset, sea := pngBytes(t, color.RGBA{230, 120, 40, 255}), pngBytes(t, color.RGBA{30, 90, 200, 255})
+	files := t.TempDir()
+	for name, data := range map[string][]byte{"sunset.png": sunset, "sea.png": sea} {
+		if err := os.WriteFile(filepath.Join(files, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Sign in: / sends a browser to /ui/, which offers the OAuth flow.
+	b.do(tab, "sign in",
+		chromedp.Navigate(s.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("signin-btn")),
+		chromedp.Click(chromedp.ID("signin-btn")),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		chromedp.SendKeys(chromedp.ID("username"), user),
+		chromedp.SendKeys(chromedp.ID("password"), pass),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS(`button[value=approve]`)),
+		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
+		chromedp.WaitReady(chromedp.CSS(`body[data-ready="1"]`)),
+	)
+	if loc := eval[string](b, tab, "location.pathname"); loc != "/ui/" {
+		t.Errorf("after sign-in at %s, want /ui/", loc)
+	}
+
+	newFolder := func(name string) {
+		b.do(tab, "new folder "+name,
+			chromedp.Click(chromedp.ID("new-folder")),
+			chromedp.WaitVisible(chromedp.ID("dlg-input")),
+			chromedp.SetValue(chromedp.ID("dlg-input"), name),
+			chromedp.Click(chromedp.ID("dlg-ok")),
+			chromedp.WaitVisible(chromedp.CSS(row(name))),
+		)
+	}
+	newFolder("Photos")
+	newFolder("Archive")
+
+	// Upload two images through the file input into Photos.
+	b.do(tab, "open Photos",
+		chromedp.Click(chromedp.CSS(row("Photos")+" .name")),
+		chromedp.WaitVisible(chromedp.CSS(`#crumbs [aria-current="page"]`)),
+		poll(`document.querySelector('#crumbs [aria-current="page"]').textContent === 'Photos'`),
+	)
+	b.do(tab, "upload",
+		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{filepath.Join(files, "sunset.png"), filepath.Join(files, "sea.png")}),
+		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
+		chromedp.WaitVisible(chromedp.CSS(row("sea.png"))),
+		poll(`document.body.dataset.uploading === '0'`),
+	)
+	b.do(tab, "thumbnails",
+		chromedp.WaitVisible(chromedp.CSS(row("sunset.png")+` img.thumb-img[src^="blob:"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row("sea.png")+` img.thumb-img[src^="blob:"]`)),
+		poll(`[...document.querySelectorAll('img.thumb-img')].every(i => i.complete && i.naturalWidth > 0)`),
+	)
+	b.shot(tab, "01-list-uploads")
+	b.do(tab, "grid view",
+		chromedp.Click(chromedp.ID("view-grid")),
+		chromedp.WaitVisible(chromedp.CSS(`.grid .cell[data-name="sea.png"] img.thumb-img[src^="blob:"]`)),
+	)
+	b.shot(tab, "02-grid-thumbnails")
+	b.do(tab, "list view", chromedp.Click(chromedp.ID("view-list")), chromedp.WaitVisible(chromedp.CSS(`.row[data-name="sea.png"]`)))
+
+	// Rename sea.png to beach.png, then move it to Archive.
+	b.do(tab, "rename",
+		chromedp.Click(chromedp.CSS(row("sea.png")+" input.check")),
+		chromedp.Click(chromedp.CSS(`#selbar [data-act=rename]`)),
+		chromedp.WaitVisible(chromedp.ID("dlg-input")),
+		chromedp.SetValue(chromedp.ID("dlg-input"), "beach.png"),
+		chromedp.Click(chromedp.ID("dlg-ok")),
+		chromedp.WaitVisible(chromedp.CSS(row("beach.png"))),
+	)
+	b.do(tab, "move",
+		chromedp.Click(chromedp.CSS(`#selbar [data-act=move]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.folder-btn[data-name="Archive"]`)),
+		chromedp.Click(chromedp.CSS(`.folder-btn[data-name="Archive"]`)),
+	)
+	b.shot(tab, "03-move-dialog")
+	b.do(tab, "move here",
+		chromedp.Click(chromedp.ID("move-ok")),
+		chromedp.WaitNotPresent(chromedp.CSS(row("beach.png"))),
+	)
+	a := apiClient{t: t, base: s.URL, token: token}
+	moved := a.find("beach.png")
+	archive := a.find("Archive")
+	if len(moved.Parents) != 1 || moved.Parents[0] != archive.ID {
+		t.Errorf("beach.png parents %v, want [%s]", moved.Parents, archive.ID)
+	}
+
+	// Trash sunset.png, find it in the trash, restore it.
+	b.do(tab, "trash",
+		chromedp.Click(chromedp.CSS(row("sunset.png")+" input.check")),
+		chromedp.Click(chromedp.CSS(`#selbar [data-act=trash]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(row("sunset.png"))),
+		chromedp.Click(chromedp.ID("nav-trash")),
+		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
+	)
+	b.shot(tab, "04-trash")
+	b.do(tab, "restore",
+		chromedp.Click(chromedp.CSS(row("sunset.png")+" input.check")),
+		chromedp.Click(chromedp.CSS(`#selbar [data-act=restore]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(row("sunset.png"))),
+		chromedp.Click(chromedp.ID("nav-files")),
+		chromedp.WaitVisible(chromedp.CSS(row("Photos"))),
+		chromedp.Click(chromedp.CSS(row("Photos")+" .name")),
+		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
+	)
+
+	// Download sunset.png (through a temp link) and compare the bytes.
+	b.do(tab, "download",
+		chromedp.Click(chromedp.CSS(row("sunset.png")+" input.check")),
+		chromedp.Click(chromedp.CSS(`#selbar [data-act=download]`)),
+	)
+	if got := waitFile(t, downloads, "sunset.png"); !bytes.Equal(got, sunset) {
+		t.Errorf("downloaded sunset.png is %d bytes, differs from the %d uploaded", len(got), len(sunset))
+	}
+
+	// Properties show the MD5 the server computed.
+	sum := md5.Sum(sunset)
+	b.do(tab, "properties",
+		chromedp.Click(chromedp.CSS(`#selbar [data-act=props]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#props dd[data-prop=md5]`)),
+	)
+	if got := eval[string](b, tab, `document.querySelector('#props dd[data-prop=md5]').textContent`); got != hex.EncodeToString(sum[:]) {
+		t.Errorf("properties md5 %q, want %x", got, sum)
+	}
+	b.do(tab, "properties parents", chromedp.WaitVisible(chromedp.CSS(`#props .parent button`)))
+	b.shot(tab, "05-properties")
+
+	// Download the Photos folder as a zip.
+	b.do(tab, "download folder",
+		chromedp.Click(chromedp.CSS(`#crumbs button`)),
+		chromedp.WaitVisible(chromedp.CSS(row("Photos"))),
+		chromedp.Click(chromedp.CSS(row("Photos")+" input.check")),
+		chromedp.Click(chromedp.CSS(`#selbar [data-act=download]`)),
+	)
+	zipped := waitFile(t, downloads, "Photos.zip")
+	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	if err != nil {
+		t.Fatalf("Photos.zip: %v", err)
+	}
+	if len(zr.File) != 1 || zr.File[0].Name != "sunset.png" {
+		t.Errorf("Photos.zip entries %v, want [sunset.png]", zr.File)
+	}
+	b.do(tab, "clear", chromedp.Click(chromedp.CSS(`#selbar [data-act=clear]`)))
+
+	// Search by name.
+	b.do(tab, "search",
+		chromedp.SendKeys(chromedp.ID("search-q"), "beach\r"),
+		chromedp.WaitVisible(chromedp.CSS(row("beach.png"))),
+		chromedp.WaitNotPresent(chromedp.CSS(row("Photos"))),
+	)
+	b.shot(tab, "06-search")
+
+	linksServed := a.linksServed()
+	if !linksServed {
+		t.Log("the share links API (POST /drive/v1/nodes/{id}/links) is not served by this build: skipping the share and picker steps")
+	}
+	if linksServed {
+		// Share beach.png and fetch the link without any session.
+		b.do(tab, "share",
+			chromedp.Click(chromedp.CSS(row("beach.png")+" input.check")),
+			chromedp.Click(chromedp.CSS(`#selbar [data-act=share]`)),
+			chromedp.WaitVisible(chromedp.ID("link-create")),
+			chromedp.Click(chromedp.ID("link-create")),
+			chromedp.WaitVisible(chromedp.CSS(`dialog .link-url`)),
+		)
+		b.shot(tab, "07-share")
+		link := eval[string](b, tab, `document.querySelector('dialog .link-url').value`)
+		if st, got := publicGet(t, link); st != 200 || !bytes.Equal(got, sea) {
+			t.Errorf("GET %s without a session: %d, %d bytes (want 200 and the %d bytes of sea.png)", link, st, len(got), len(sea))
+		}
+		b.do(tab, "close share", chromedp.KeyEvent("\x1b"), chromedp.WaitNotPresent(chromedp.CSS(`dialog`)))
+	}
+
+	// A phone-sized screen.
+	b.do(tab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Click(chromedp.ID("nav-files")),
+		chromedp.WaitVisible(chromedp.CSS(row("Photos"))))
+	b.shot(tab, "08-phone")
+	b.do(tab, "desktop", chromedp.ResetViewport())
+
+	if !linksServed {
+		return
+	}
+	// The picker: the example site opens it in a popup; the user signs in
+	// (already signed in to the server: only the consent page), picks
+	// sunset.png, and the site gets its link through postMessage.
+	siteTab, cancelSite := chromedp.NewContext(tab)
+	defer cancelSite()
+	logConsole(siteTab, "site")
+	b.do(siteTab, "open example site",
+		chromedp.Navigate(site.URL+"/?"+url.Values{"server": {s.URL}, "client_id": {app.ClientID}}.Encode()),
+		chromedp.WaitVisible(chromedp.ID("open")),
+	)
+	popupID := chromedp.WaitNewTarget(siteTab, func(info *target.Info) bool { return strings.Contains(info.URL, "/picker") || info.Type == "page" })
+	b.do(siteTab, "open picker", chromedp.Click(chromedp.ID("open")))
+	var id target.ID
+	select {
+	case id = <-popupID:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the picker popup did not open")
+	}
+	popup, cancelPopup := chromedp.NewContext(siteTab, chromedp.WithTargetID(id))
+	defer cancelPopup()
+	logConsole(popup, "picker")
+	b.do(popup, "picker sign in",
+		chromedp.WaitVisible(chromedp.ID("signin-btn")),
+		chromedp.Click(chromedp.ID("signin-btn")),
+		chromedp.WaitVisible(chromedp.CSS(`button[value=approve]`)),
+		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
+		chromedp.WaitReady(chromedp.CSS(`body[data-ready="1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row("Photos"))),
+	)
+	b.do(popup, "pick",
+		chromedp.Click(chromedp.CSS(row("Photos")+" .name")),
+		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
+		chromedp.Click(chromedp.CSS(row("sunset.png")+" input.check")),
+	)
+	b.shot(popup, "09-picker")
+	b.do(popup, "choose", chromedp.Click(chromedp.ID("choose")))
+	b.do(siteTab, "picked", poll(`document.getElementById('result').textContent.includes('clouddrive:picked')`))
+	b.shot(siteTab, "10-picker-result")
+	var msg struct {
+		Type  string
+		Files []struct {
+			ID, Name, URL string
+			Size          int64
+		}
+	}
+	if err := json.Unmarshal([]byte(eval[string](b, siteTab, `document.getElementById('result').textContent`)), &msg); err != nil {
+		t.Fatal(err)
+	}
+	sunsetNode := a.find("sunset.png")
+	if msg.Type != "clouddrive:picked" || len(msg.Files) != 1 || msg.Files[0].ID != sunsetNode.ID ||
+		msg.Files[0].Name != "sunset.png" || msg.Files[0].Size != int64(len(sunset)) {
+		t.Fatalf("message %+v", msg)
+	}
+	if st, got := publicGet(t, msg.Files[0].URL); st != 200 || !bytes.Equal(got, sunset) {
+		t.Errorf("GET %s without a session: %d, %d bytes", msg.Files[0].URL, st, len(got))
+	}
+}
+
+// poll waits until the JavaScript expression is true.
+func poll(expr string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Poll[bool](expr)(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+// describe renders a console argument or exception.
+func describe(o *runtime.RemoteObject) string {
+	if o == nil {
+		return ""
+	}
+	if o.Description != "" {
+		return o.Description
+	}
+	return string(o.Value)
+}
+
+func addPasswordUser(t *testing.T, s *drivetest.Server, name, pass string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.App.Nodes.EnsureUser(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := auth.HashPassword(pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.App.Meta.Update(ctx, func(tx meta.Tx) error { return tx.SetUserPassword(ctx, u.ID, h) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// apiClient checks the server's state behind the UI's back.
+type apiClient struct {
+	t           *testing.T
+	base, token string
+}
+
+type wireNode struct {
+	ID      string
+	Name    string
+	Parents []string
+}
+
+func (a apiClient) do(method, path, body string) (int, []byte) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.base+path, strings.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// find returns the one AVAILABLE node named name.
+func (a apiClient) find(name string) wireNode {
+	a.t.Helper()
+	st, b := a.do("GET", "/drive/v1/nodes?filters="+url.QueryEscape("name:"+name), "")
+	var l struct{ Data []wireNode }
+	if err := json.Unmarshal(b, &l); err != nil || st != 200 || len(l.Data) != 1 {
+		a.t.Fatalf("find %s: %d %s", name, st, b)
+	}
+	return l.Data[0]
+}
+
+// linksServed reports whether the server has the share links API.
+func (a apiClient) linksServed() bool {
+	st, b := a.do("GET", "/drive/v1/links", "")
+	return st == 200 || !strings.Contains(string(b), "unknown operation")
+}
