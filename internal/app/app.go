@@ -28,10 +28,11 @@ import (
 	"github.com/clouddrive/clouddrive/internal/nodes"
 	"github.com/clouddrive/clouddrive/internal/oauth"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
+	"github.com/clouddrive/clouddrive/internal/share"
 	"github.com/clouddrive/clouddrive/internal/storeconfig"
 	"github.com/clouddrive/clouddrive/internal/templink"
-	"github.com/clouddrive/clouddrive/internal/webui"
 	"github.com/clouddrive/clouddrive/internal/thumbnail"
+	"github.com/clouddrive/clouddrive/internal/webui"
 )
 
 // Config selects the stores and settings of a server.
@@ -162,6 +163,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	api.Metrics = mx
 	api.Thumbs = &thumbnail.Service{Meta: mx.Meta(m), Blobs: mx.Blobs(b), Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail")}
+	api.Shares = &share.Service{Meta: mx.Meta(m), Nodes: svc, Now: cfg.Now, NewID: cfg.NewID, Key: key}
 	if cfg.RateLimits != (ratelimit.Limits{}) {
 		api.Limiter = newLimiter(cfg, m)
 	}

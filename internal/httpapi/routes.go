@@ -40,6 +40,16 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 		{"POST /drive/v1/changes", a(s.postChanges)},
 
+		{"POST /drive/v1/nodes/{id}/links", s.shared(a(s.createLink))},
+		{"GET /drive/v1/nodes/{id}/links", s.shared(a(s.listNodeLinks))},
+		{"GET /drive/v1/links", s.shared(a(s.listLinks))},
+		{"DELETE /drive/v1/links/{linkId}", s.shared(a(s.revokeLink))},
+		{"GET /s/{token}", s.shared(s.shareRoot)},
+		{"HEAD /s/{token}", s.shared(s.shareRoot)},
+		{"POST /s/{token}", s.shared(s.sharePassword)},
+		{"GET /s/{token}/nodes/{nodeId}", s.shared(s.shareNode)},
+		{"HEAD /s/{token}/nodes/{nodeId}", s.shared(s.shareNode)},
+
 		{"POST /cdproxy/nodes", a(s.upload)},
 		{"PUT /cdproxy/nodes/{id}/content", a(s.overwrite)},
 		{"GET /cdproxy/nodes/{id}/content", a(s.download)},

@@ -17,6 +17,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/metrics"
 	"github.com/clouddrive/clouddrive/internal/nodes"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
+	"github.com/clouddrive/clouddrive/internal/share"
 	"github.com/clouddrive/clouddrive/internal/templink"
 	"github.com/clouddrive/clouddrive/internal/thumbnail"
 )
@@ -44,6 +45,9 @@ type Server struct {
 	// Thumbs, if set, answers downloads with ?viewBox=N with thumbnails;
 	// without it viewBox is ignored.
 	Thumbs *thumbnail.Service
+	// Shares, if set, serves share links (/drive/v1/.../links and the
+	// public /s/{token}); without it those routes are 404.
+	Shares *share.Service
 }
 
 // Handler returns the HTTP handler with every route.
@@ -144,6 +148,8 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		path := r.URL.Path
 		if strings.HasPrefix(path, "/cdproxy/templink/") {
 			path = "/cdproxy/templink/…" // the token is a credential
+		} else if strings.HasPrefix(path, "/s/") {
+			path = "/s/…" // so is a share link's
 		}
 		s.Logger.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", path),

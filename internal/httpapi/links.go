@@ -1,0 +1,410 @@
+package httpapi
+
+import (
+	"html/template"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clouddrive/clouddrive/acd"
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/share"
+)
+
+// Share links (package share documents the model). The owner's side lives
+// under /drive/v1 with bearer tokens; the public side under /s/{token}
+// with no authentication.
+
+// shared wraps a share-link handler: 404 when the server has no share
+// service.
+func (s *Server) shared(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Shares == nil {
+			s.writeError(w, r, drive.E("httpapi", drive.NotFound, "unknown operation "+r.Method+" "+r.URL.Path))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// linkJSON is a share link as the API returns it.
+type linkJSON struct {
+	ID          string `json:"id"`
+	NodeID      string `json:"nodeId"`
+	Kind        string `json:"kind"`
+	Name        string `json:"name"`
+	URL         string `json:"url"`
+	CreatedDate string `json:"createdDate"`
+	ExpiresAt   string `json:"expiresAt,omitempty"`
+	HasPassword bool   `json:"hasPassword"`
+}
+
+type linkList struct {
+	Count int         `json:"count"`
+	Data  []*linkJSON `json:"data"`
+}
+
+func (s *Server) linkJSON(r *http.Request, l *share.Link) *linkJSON {
+	j := &linkJSON{ID: l.ID, NodeID: l.NodeID, Kind: string(l.Node.Kind), Name: l.Node.Name,
+		URL:         s.baseURL(r) + "/s/" + l.Token,
+		CreatedDate: l.CreatedAt.UTC().Format(acd.TimeFormat), HasPassword: l.HasPassword()}
+	if !l.ExpiresAt.IsZero() {
+		j.ExpiresAt = l.ExpiresAt.UTC().Format(acd.TimeFormat)
+	}
+	return j
+}
+
+func (s *Server) linksJSON(r *http.Request, ls []*share.Link) linkList {
+	out := linkList{Count: len(ls), Data: []*linkJSON{}}
+	for _, l := range ls {
+		out.Data = append(out.Data, s.linkJSON(r, l))
+	}
+	return out
+}
+
+// createLink is POST /drive/v1/nodes/{id}/links with an optional body
+// {"expiresAt": RFC 3339, "password": "..."}.
+func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
+	const op = "httpapi.createLink"
+	var in struct {
+		ExpiresAt *string `json:"expiresAt"`
+		Password  *string `json:"password"`
+	}
+	if err := readJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var o share.CreateOptions
+	if in.ExpiresAt != nil && *in.ExpiresAt != "" {
+		t, err := time.Parse(time.RFC3339, *in.ExpiresAt)
+		if err != nil {
+			s.writeError(w, r, &drive.Error{Op: op, Kind: drive.Invalid, Param: "expiresAt", Message: "expiresAt must be an RFC 3339 time"})
+			return
+		}
+		o.ExpiresAt = t
+	}
+	if in.Password != nil {
+		o.Password = *in.Password
+	}
+	l, err := s.Shares.Create(r.Context(), r.PathValue("id"), o)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.linkJSON(r, l))
+}
+
+// listNodeLinks is GET /drive/v1/nodes/{id}/links.
+func (s *Server) listNodeLinks(w http.ResponseWriter, r *http.Request) {
+	ls, err := s.Shares.List(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.linksJSON(r, ls))
+}
+
+// listLinks is GET /drive/v1/links: every link of the caller.
+func (s *Server) listLinks(w http.ResponseWriter, r *http.Request) {
+	ls, err := s.Shares.List(r.Context(), "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.linksJSON(r, ls))
+}
+
+// revokeLink is DELETE /drive/v1/links/{linkId}: 204.
+func (s *Server) revokeLink(w http.ResponseWriter, r *http.Request) {
+	if err := s.Shares.Revoke(r.Context(), r.PathValue("linkId")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// shareCookie is the name of the password cookie; its path is the link's.
+const shareCookie = "clouddrive_share"
+
+// sharePath is the path of a link's public URL as the browser sees it
+// (with the public base URL's path prefix, if any).
+func (s *Server) sharePath(r *http.Request, l *share.Link) string {
+	prefix := ""
+	if u, err := url.Parse(s.baseURL(r)); err == nil {
+		prefix = strings.TrimSuffix(u.Path, "/")
+	}
+	return prefix + "/s/" + l.Token
+}
+
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+// publicHeaders are set on every public share response.
+func publicHeaders(h http.Header) {
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "private, no-cache")
+}
+
+// resolveShare finds the link of the request's token and checks its
+// password (cookie or X-Share-Password). On failure it has answered.
+func (s *Server) resolveShare(w http.ResponseWriter, r *http.Request) (*share.Link, bool) {
+	publicHeaders(w.Header())
+	l, err := s.Shares.Resolve(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, false
+	}
+	if !l.HasPassword() {
+		return l, true
+	}
+	if c, err := r.Cookie(shareCookie); err == nil && s.Shares.CheckCookie(l, c.Value) {
+		return l, true
+	}
+	pw := r.Header.Get("X-Share-Password")
+	ok, err := s.Shares.CheckPassword(r.Context(), l, pw)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, false
+	}
+	if ok {
+		return l, true
+	}
+	msg := "this link needs a password"
+	if pw != "" {
+		msg = "wrong password"
+	}
+	s.passwordRequired(w, r, l, msg)
+	return nil, false
+}
+
+// passwordRequired answers 401: an error body for JSON clients, else the
+// password form.
+func (s *Server) passwordRequired(w http.ResponseWriter, r *http.Request, l *share.Link, msg string) {
+	if wantsJSON(r) || r.Method == http.MethodHead {
+		s.writeError(w, r, drive.E("httpapi.share", drive.Unauthorized, msg))
+		return
+	}
+	next := r.URL.Path
+	if r.Method != http.MethodGet || !strings.HasPrefix(next, "/s/"+l.Token) {
+		next = ""
+	}
+	s.sharePage(w, http.StatusUnauthorized, passwordPage, map[string]any{
+		"Action": s.sharePath(r, l), "Message": msg, "Next": next, "Wrong": strings.HasPrefix(msg, "wrong")})
+}
+
+// sharePassword is POST /s/{token} with a form field password (or
+// ?password=): on success it sets the password cookie and redirects (303)
+// to the form's next path, or answers 204 to a JSON client.
+func (s *Server) sharePassword(w http.ResponseWriter, r *http.Request) {
+	publicHeaders(w.Header())
+	l, err := s.Shares.Resolve(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.writeError(w, r, &drive.Error{Op: "httpapi.sharePassword", Kind: drive.Invalid, Message: "the form cannot be read"})
+		return
+	}
+	ok, err := s.Shares.CheckPassword(r.Context(), l, r.Form.Get("password"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !ok {
+		s.passwordRequired(w, r, l, "wrong password")
+		return
+	}
+	path := s.sharePath(r, l)
+	http.SetCookie(w, &http.Cookie{Name: shareCookie, Value: s.Shares.Cookie(l), Path: path,
+		HttpOnly: true, Secure: strings.HasPrefix(s.baseURL(r), "https:"), SameSite: http.SameSiteLaxMode})
+	if wantsJSON(r) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	dest := path
+	if next := r.Form.Get("next"); strings.HasPrefix(next, "/s/"+l.Token+"/") {
+		dest = strings.TrimSuffix(path, "/s/"+l.Token) + next
+	}
+	http.Redirect(w, r, dest, http.StatusSeeOther)
+}
+
+// shareRoot is GET|HEAD /s/{token}: the linked file or folder.
+func (s *Server) shareRoot(w http.ResponseWriter, r *http.Request) {
+	l, ok := s.resolveShare(w, r)
+	if !ok {
+		return
+	}
+	s.serveShared(w, r, l, l.Node)
+}
+
+// shareNode is GET|HEAD /s/{token}/nodes/{nodeId}: a node inside a
+// linked folder.
+func (s *Server) shareNode(w http.ResponseWriter, r *http.Request) {
+	l, ok := s.resolveShare(w, r)
+	if !ok {
+		return
+	}
+	n, err := s.Shares.Node(r.Context(), l, r.PathValue("nodeId"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.serveShared(w, r, l, n)
+}
+
+// serveShared answers with a file's content (Range, ETag, ?download=1,
+// ?viewBox=N) or a folder's listing (HTML, or JSON for Accept:
+// application/json).
+func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, l *share.Link, n *drive.Node) {
+	if n.Kind != drive.KindFolder {
+		if s.wantsThumbnail(r) {
+			s.serveThumbnail(w, r, n)
+			return
+		}
+		// User content must not run as a page of this origin.
+		w.Header().Set("Content-Security-Policy", "sandbox")
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": n.Name}))
+		s.serveContent(w, r, n, func(off, length int64) (io.ReadCloser, error) {
+			return s.Shares.Open(r.Context(), l, n, off, length)
+		})
+		return
+	}
+	kids, err := s.Shares.Children(r.Context(), l, n)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if wantsJSON(r) {
+		out := shareListing{Count: len(kids), Data: []shareEntry{}}
+		for _, c := range kids {
+			e := shareEntry{ID: c.ID, Name: c.Name, Kind: string(c.Kind), ModifiedDate: c.ModifiedAt.UTC().Format(acd.TimeFormat)}
+			if c.Content != nil {
+				size := c.Content.Size
+				e.Size, e.ContentType = &size, c.Content.ContentType
+			}
+			out.Data = append(out.Data, e)
+		}
+		if r.Method == http.MethodHead {
+			w.Header().Set("Content-Type", "application/json")
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	base := s.sharePath(r, l)
+	type row struct {
+		Name, Href, Download, Size, Modified string
+		Folder                               bool
+	}
+	rows := make([]row, 0, len(kids))
+	for _, c := range kids {
+		href := base + "/nodes/" + url.PathEscape(c.ID)
+		rw := row{Name: c.Name, Href: href, Folder: c.Kind == drive.KindFolder, Modified: c.ModifiedAt.UTC().Format("2006-01-02 15:04")}
+		if c.Content != nil {
+			rw.Download, rw.Size = href+"?download=1", humanSize(c.Content.Size)
+		}
+		rows = append(rows, rw)
+	}
+	title := n.Name
+	if title == "" {
+		title = "Shared folder"
+	}
+	data := map[string]any{"Title": title, "Rows": rows, "Sub": n.ID != l.NodeID, "Top": base}
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		return
+	}
+	s.sharePage(w, http.StatusOK, listingPage, data)
+}
+
+type shareEntry struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Kind         string `json:"kind"`
+	Size         *int64 `json:"size,omitempty"`
+	ContentType  string `json:"contentType,omitempty"`
+	ModifiedDate string `json:"modifiedDate"`
+}
+
+type shareListing struct {
+	Count int          `json:"count"`
+	Data  []shareEntry `json:"data"`
+}
+
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return strconv.FormatInt(n/div, 10) + "." + strconv.FormatInt((n%div)*10/div, 10) + " " + string("KMGTPE"[exp]) + "iB"
+}
+
+// sharePage renders a public HTML page: no scripts, no external assets.
+func (s *Server) sharePage(w http.ResponseWriter, status int, t *template.Template, data any) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(status)
+	_ = t.Execute(w, data)
+}
+
+const pageStyle = `<style>
+body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#1a1a1a;background:#fff}
+h1{font-size:1.4rem;word-break:break-word}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd}
+td.num{text-align:right;white-space:nowrap}
+a{color:#0645ad}a:focus,button:focus,input:focus{outline:3px solid #ffbf47;outline-offset:1px}
+label{display:block;margin:.5rem 0}
+input[type=password]{font:inherit;padding:.3rem;width:min(20rem,100%)}
+button{font:inherit;padding:.3rem 1rem}
+.err{color:#a00000}
+@media (prefers-color-scheme:dark){body{background:#111;color:#eee}a{color:#8ab4f8}th,td{border-color:#333}.err{color:#ff8080}}
+</style>`
+
+var listingPage = template.Must(template.New("listing").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>{{.Title}}</title>` + pageStyle + `</head>
+<body><main>
+<h1>{{.Title}}</h1>
+{{if .Sub}}<p><a href="{{.Top}}">Back to the shared folder</a></p>{{end}}
+{{if .Rows}}<table>
+<caption class="visually-hidden" style="text-align:left">Contents of {{.Title}}</caption>
+<thead><tr><th scope="col">Name</th><th scope="col">Size</th><th scope="col">Modified (UTC)</th><th scope="col"><span>Download</span></th></tr></thead>
+<tbody>{{range .Rows}}<tr>
+<td>{{if .Folder}}<a href="{{.Href}}">{{.Name}}/</a>{{else}}<a href="{{.Href}}">{{.Name}}</a>{{end}}</td>
+<td class="num">{{if .Folder}}folder{{else}}{{.Size}}{{end}}</td>
+<td>{{.Modified}}</td>
+<td>{{if .Download}}<a href="{{.Download}}" aria-label="Download {{.Name}}">Download</a>{{end}}</td>
+</tr>{{end}}</tbody></table>
+{{else}}<p>This folder is empty.</p>{{end}}
+</main></body></html>
+`))
+
+var passwordPage = template.Must(template.New("password").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>Password required</title>` + pageStyle + `</head>
+<body><main>
+<h1>Password required</h1>
+<form method="post" action="{{.Action}}">
+{{if .Wrong}}<p class="err" role="alert" id="err">Wrong password, try again.</p>{{else}}<p id="err">{{.Message}}.</p>{{end}}
+<label for="pw">Password</label>
+<input type="password" id="pw" name="password" autocomplete="current-password" required autofocus aria-describedby="err">
+{{if .Next}}<input type="hidden" name="next" value="{{.Next}}">{{end}}
+<button type="submit">Open</button>
+</form>
+</main></body></html>
+`))
