@@ -109,6 +109,9 @@ type ChangesRequest struct {
 	ChunkSize     int    `json:"chunkSize,omitempty"`
 	MaxNodes      int    `json:"maxNodes,omitempty"`
 	IncludePurged string `json:"includePurged,omitempty"`
+	// Wait is a clouddrive extension (long poll): seconds, at most 60, to
+	// hold a request with a checkpoint until something changes after it.
+	Wait float64 `json:"wait,omitempty"`
 }
 
 // ChangeSet is one line of the changes stream.

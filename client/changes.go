@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
 )
@@ -27,6 +28,12 @@ type ChangesOptions struct {
 	// checkpoints with further requests until the feed is complete. 0
 	// means no bound.
 	MaxNodes int
+	// Wait makes a request with a Checkpoint a long poll (a clouddrive
+	// extension; ACD ignores it): the server holds it until something
+	// changes after the checkpoint or Wait (at most 60 s) passes, then
+	// replies as usual, with an empty set when nothing changed. 0 replies
+	// at once.
+	Wait time.Duration
 }
 
 // changeLine is one line of the stream: a ChangeSet or the end marker.
@@ -86,6 +93,9 @@ var errStop = errors.New("stop")
 
 func (c *Client) changesOnce(ctx context.Context, o ChangesOptions, cp string, emit func(*acd.ChangeSet) bool) (progressed, complete bool, err error) {
 	in := acd.ChangesRequest{Checkpoint: cp, ChunkSize: o.ChunkSize, MaxNodes: o.MaxNodes}
+	if o.Wait > 0 && cp != "" {
+		in.Wait = min(o.Wait, 60*time.Second).Seconds()
+	}
 	if o.IncludePurged {
 		in.IncludePurged = "true"
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/client"
@@ -358,6 +359,29 @@ func TestServer(t *testing.T) {
 		}
 		if len(got) != 1 || got[0].ID != f.ID || got[0].Status != client.StatusPurged {
 			t.Errorf("incremental changes = %v", got)
+		}
+		cp = ""
+		for set, err := range e.c.Changes(ctx, client.ChangesOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp = set.Checkpoint
+		}
+		// Long poll: held until a change, which it then returns.
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			_, _ = e.c.CreateFolder(context.Background(), root, "woken", nil)
+		}()
+		start := time.Now()
+		got = nil
+		for set, err := range e.c.Changes(ctx, client.ChangesOptions{Checkpoint: cp, Wait: 20 * time.Second}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, set.Nodes...)
+		}
+		if el := time.Since(start); len(got) != 1 || got[0].Name != "woken" || el < 150*time.Millisecond || el > 10*time.Second {
+			t.Errorf("long poll returned %v after %v", got, el)
 		}
 	})
 

@@ -238,7 +238,7 @@ func Commands(env *Env) []*cobra.Command {
 		newUpload(env), newDownload(env), newCat(env),
 		newMkdir(env), newMv(env), newRename(env),
 		newTrash(env), newRestore(env), newPurge(env),
-		newUsage(env), newQuota(env), newProps(env), newLink(env),
+		newUsage(env), newQuota(env), newProps(env), newLink(env), newMount(env),
 		newExitCodes(),
 	}
 	for _, c := range cmds {
