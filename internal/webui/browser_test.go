@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,8 +29,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/clouddrive/clouddrive/internal/auth"
+	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/drivetest"
 	"github.com/clouddrive/clouddrive/internal/meta"
+	"github.com/clouddrive/clouddrive/internal/nodes"
 	"github.com/clouddrive/clouddrive/internal/oauth"
 )
 
@@ -105,6 +108,83 @@ func (b *browserTest) shot(ctx context.Context, name string) {
 	}
 }
 
+// screenshotDir returns the directory for screenshots, made once per
+// test binary.
+var screenshotDir = sync.OnceValues(func() (string, error) {
+	if d := os.Getenv(EnvScreenshots); d != "" {
+		return d, os.MkdirAll(d, 0o755)
+	}
+	return os.MkdirTemp("", "clouddrive-screenshots-")
+})
+
+// newBrowser starts headless Chromium for t, or skips t when it is not
+// installed. The browser stops when ctx ends or t ends.
+func newBrowser(t *testing.T, ctx context.Context) *browserTest {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("%s is missing; run scripts/install-chromium.sh (as root) to run the browser tests", chromiumPath)
+	}
+	shots, err := screenshotDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1280, 800), chromedp.UserDataDir(t.TempDir()))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	// chromedp's complaints (such as events of a popup it has not
+	// attached to yet) go to the test log.
+	tab, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(cancelTab)
+	if err := chromedp.Do(tab); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", chromiumPath, err)
+	}
+	b := &browserTest{t: t, ctx: tab, shots: shots}
+	b.logConsole(tab, "ui")
+	return b
+}
+
+// logConsole reports uncaught exceptions in the tab of ctx as test
+// errors, and logs console errors.
+func (b *browserTest) logConsole(ctx context.Context, who string) {
+	t := b.t
+	_ = chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			t.Errorf("%s: uncaught exception: %s", who, ev.ExceptionDetails.Text+" "+describe(ev.ExceptionDetails.Exception))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var parts []string
+				for _, a := range ev.Args {
+					parts = append(parts, describe(a))
+				}
+				t.Logf("%s: console.error: %s", who, strings.Join(parts, " "))
+			}
+		}
+	})
+}
+
+// signIn opens the server's / and signs in through the OAuth pages.
+func (b *browserTest) signIn(server, user, pass string) {
+	b.t.Helper()
+	b.do(b.ctx, "sign in",
+		chromedp.Navigate(server+"/"),
+		chromedp.WaitVisible(chromedp.ID("signin-btn")),
+		chromedp.Click(chromedp.ID("signin-btn")),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		chromedp.SendKeys(chromedp.ID("username"), user),
+		chromedp.SendKeys(chromedp.ID("password"), pass),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS(`button[value=approve]`)),
+		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
+		chromedp.WaitReady(chromedp.CSS(`body[data-ready="1"]`)),
+	)
+	if loc := eval[string](b, b.ctx, "location.pathname"); loc != "/ui/" {
+		b.t.Errorf("after sign-in at %s, want /ui/", loc)
+	}
+}
+
 // row is the selector of the listing row of the item named name.
 func row(name string) string { return fmt.Sprintf(`[role=listitem][data-name=%q]`, name) }
 
@@ -152,9 +232,6 @@ func publicGet(t *testing.T, u string) (int, []byte) {
 // link through postMessage. Screenshots of the main views go to
 // $CLOUDDRIVE_SCREENSHOTS.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("%s is missing; run scripts/install-chromium.sh (as root) to run the browser tests", chromiumPath)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 
@@ -178,45 +255,9 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	shots := os.Getenv(EnvScreenshots)
-	if shots == "" {
-		shots, err = os.MkdirTemp("", "clouddrive-screenshots-")
-	} else {
-		err = os.MkdirAll(shots, 0o755)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", shots)
+	b := newBrowser(t, ctx)
+	tab := b.ctx
 	downloads := t.TempDir()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1280, 800), chromedp.UserDataDir(t.TempDir()))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-	if err := chromedp.Do(tab); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	b := &browserTest{t: t, ctx: tab, shots: shots}
-	logConsole := func(ctx context.Context, who string) {
-		_ = chromedp.Listen(ctx, func(ev any) {
-			switch ev := ev.(type) {
-			case *runtime.EventExceptionThrown:
-				t.Errorf("%s: uncaught exception: %s", who, ev.ExceptionDetails.Text+" "+describe(ev.ExceptionDetails.Exception))
-			case *runtime.EventConsoleAPICalled:
-				if ev.Type == runtime.ConsoleAPICalledTypeError {
-					var parts []string
-					for _, a := range ev.Args {
-						parts = append(parts, describe(a))
-					}
-					t.Logf("%s: console.error: %s", who, strings.Join(parts, " "))
-				}
-			}
-		})
-	}
-	logConsole(tab, "ui")
 	if _, err := chromedp.CallBrowser(tab, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
 		t.Fatal(err)
@@ -231,21 +272,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Sign in: / sends a browser to /ui/, which offers the OAuth flow.
-	b.do(tab, "sign in",
-		chromedp.Navigate(s.URL+"/"),
-		chromedp.WaitVisible(chromedp.ID("signin-btn")),
-		chromedp.Click(chromedp.ID("signin-btn")),
-		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("username"), user),
-		chromedp.SendKeys(chromedp.ID("password"), pass),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.CSS(`button[value=approve]`)),
-		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
-		chromedp.WaitReady(chromedp.CSS(`body[data-ready="1"]`)),
-	)
-	if loc := eval[string](b, tab, "location.pathname"); loc != "/ui/" {
-		t.Errorf("after sign-in at %s, want /ui/", loc)
-	}
+	b.signIn(s.URL, user, pass)
 
 	newFolder := func(name string) {
 		b.do(tab, "new folder "+name,
@@ -329,6 +356,22 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
 	)
 
+	// Upload sunset.png again: the name conflict offers keep both, replace
+	// or skip; keeping both names the new one "sunset (1).png". Then
+	// trash the copy.
+	b.do(tab, "upload conflict",
+		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{filepath.Join(files, "sunset.png")}),
+		chromedp.WaitVisible(chromedp.ID("conflict-rename")),
+	)
+	b.shot(tab, "05-upload-conflict")
+	b.do(tab, "keep both",
+		chromedp.Click(chromedp.ID("conflict-rename")),
+		chromedp.WaitVisible(chromedp.CSS(row("sunset (1).png"))),
+		chromedp.Click(chromedp.CSS(row("sunset (1).png")+" input.check")),
+		chromedp.Click(chromedp.CSS(`#selbar [data-act=trash]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(row("sunset (1).png"))),
+	)
+
 	// Download sunset.png (through a temp link) and compare the bytes.
 	b.do(tab, "download",
 		chromedp.Click(chromedp.CSS(row("sunset.png")+" input.check")),
@@ -348,7 +391,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("properties md5 %q, want %x", got, sum)
 	}
 	b.do(tab, "properties parents", chromedp.WaitVisible(chromedp.CSS(`#props .parent button`)))
-	b.shot(tab, "05-properties")
+	b.shot(tab, "06-properties")
 
 	// Download the Photos folder as a zip.
 	b.do(tab, "download folder",
@@ -373,7 +416,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(row("beach.png"))),
 		chromedp.WaitNotPresent(chromedp.CSS(row("Photos"))),
 	)
-	b.shot(tab, "06-search")
+	b.shot(tab, "07-search")
 
 	linksServed := a.linksServed()
 	if !linksServed {
@@ -388,7 +431,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.Click(chromedp.ID("link-create")),
 			chromedp.WaitVisible(chromedp.CSS(`dialog .link-url`)),
 		)
-		b.shot(tab, "07-share")
+		b.shot(tab, "08-share")
 		link := eval[string](b, tab, `document.querySelector('dialog .link-url').value`)
 		if st, got := publicGet(t, link); st != 200 || !bytes.Equal(got, sea) {
 			t.Errorf("GET %s without a session: %d, %d bytes (want 200 and the %d bytes of sea.png)", link, st, len(got), len(sea))
@@ -399,7 +442,7 @@ func TestBrowser(t *testing.T) {
 	// A phone-sized screen.
 	b.do(tab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Click(chromedp.ID("nav-files")),
 		chromedp.WaitVisible(chromedp.CSS(row("Photos"))))
-	b.shot(tab, "08-phone")
+	b.shot(tab, "09-phone")
 	b.do(tab, "desktop", chromedp.ResetViewport())
 
 	if !linksServed {
@@ -410,7 +453,7 @@ func TestBrowser(t *testing.T) {
 	// sunset.png, and the site gets its link through postMessage.
 	siteTab, cancelSite := chromedp.NewContext(tab)
 	defer cancelSite()
-	logConsole(siteTab, "site")
+	b.logConsole(siteTab, "site")
 	b.do(siteTab, "open example site",
 		chromedp.Navigate(site.URL+"/?"+url.Values{"server": {s.URL}, "client_id": {app.ClientID}}.Encode()),
 		chromedp.WaitVisible(chromedp.ID("open")),
@@ -425,7 +468,7 @@ func TestBrowser(t *testing.T) {
 	}
 	popup, cancelPopup := chromedp.NewContext(siteTab, chromedp.WithTargetID(id))
 	defer cancelPopup()
-	logConsole(popup, "picker")
+	b.logConsole(popup, "picker")
 	b.do(popup, "picker sign in",
 		chromedp.WaitVisible(chromedp.ID("signin-btn")),
 		chromedp.Click(chromedp.ID("signin-btn")),
@@ -439,10 +482,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
 		chromedp.Click(chromedp.CSS(row("sunset.png")+" input.check")),
 	)
-	b.shot(popup, "09-picker")
+	b.shot(popup, "10-picker")
 	b.do(popup, "choose", chromedp.Click(chromedp.ID("choose")))
 	b.do(siteTab, "picked", poll(`document.getElementById('result').textContent.includes('clouddrive:picked')`))
-	b.shot(siteTab, "10-picker-result")
+	b.shot(siteTab, "11-picker-result")
 	var msg struct {
 		Type  string
 		Files []struct {
@@ -541,4 +584,66 @@ func (a apiClient) find(name string) wireNode {
 func (a apiClient) linksServed() bool {
 	st, b := a.do("GET", "/drive/v1/links", "")
 	return st == 200 || !strings.Contains(string(b), "unknown operation")
+}
+
+// TestBrowserLargeFolder: a folder of 10,000 items (1,000 with -short)
+// lists without putting them all in the page, scrolls to its end (paging
+// with nextToken), and sorts server-side.
+func TestBrowserLargeFolder(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	n := 10000
+	if testing.Short() {
+		n = 1000
+	}
+	s := drivetest.New(t, drivetest.Options{})
+	const user, pass = "bea", "difference engine"
+	addPasswordUser(t, s, user, pass)
+	p, err := s.App.Tokens.Authenticate(ctx, s.Token(user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx := drive.NewContext(ctx, p)
+	u, _, err := s.App.Nodes.Account(pctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := s.App.Nodes.CreateFolder(pctx, nodes.NewNode{Name: "Big", Kind: drive.KindFolder, Parents: []string{u.RootID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := range n {
+		if _, err := s.App.Nodes.CreateFolder(pctx, nodes.NewNode{Name: fmt.Sprintf("item-%05d", i), Kind: drive.KindFolder, Parents: []string{big.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("created %d folders in %v", n, time.Since(start).Round(time.Millisecond))
+
+	b := newBrowser(t, ctx)
+	b.signIn(s.URL, user, pass)
+	last := fmt.Sprintf("item-%05d", n-1)
+	b.do(b.ctx, "open Big",
+		chromedp.Click(chromedp.CSS(row("Big")+" .name")),
+		chromedp.WaitVisible(chromedp.CSS(row("item-00000"))),
+	)
+	inPage := func() int { return eval[int](b, b.ctx, `document.querySelectorAll('[role=listitem]').length`) }
+	if got := inPage(); got > 100 {
+		t.Errorf("%d rows in the page for a folder of %d", got, n)
+	}
+	start = time.Now()
+	b.do(b.ctx, "scroll to the end",
+		poll(`(() => { const l = document.getElementById('list'); l.scrollTop = l.scrollHeight;
+			return !!document.querySelector('[data-name="`+last+`"]'); })()`),
+		chromedp.WaitVisible(chromedp.CSS(row(last))),
+	)
+	t.Logf("scrolled to item %d of %d in %v", n, n, time.Since(start).Round(time.Millisecond))
+	if got := inPage(); got > 100 {
+		t.Errorf("%d rows in the page at the end of a folder of %d", got, n)
+	}
+	b.shot(b.ctx, "12-large-folder-end")
+	b.do(b.ctx, "sort Z-A",
+		poll(`(() => { const s = document.getElementById('sort'); s.value = 'name DESC'; s.dispatchEvent(new Event('change')); return true; })()`),
+		chromedp.WaitVisible(chromedp.CSS(`[role=listitem][data-index="0"][data-name="`+last+`"]`)),
+	)
 }

@@ -29,7 +29,12 @@ export class Uploads {
   add(entries, parent) {
     if (!entries.length) return;
     $('#uploads').hidden = false;
-    if (!this.items.some((i) => i.state === 'queued' || i.state === 'uploading')) this.policy = null;
+    if (!this.items.some((i) => i.state === 'queued' || i.state === 'uploading')) {
+      // A new batch: forget the finished one and its conflict choice.
+      this.policy = null;
+      this.items = [];
+      $('#uploads-list').replaceChildren();
+    }
     for (const e of entries) {
       const parts = e.path.split('/').filter(Boolean);
       if (e.dir) {
@@ -101,6 +106,7 @@ export class Uploads {
           break;
         } catch (e) {
           if (!(e instanceof APIError) || e.status !== 409 || e.code !== 'NAME_ALREADY_EXISTS' || attempt > 50) throw e;
+          progress(0);
           const choice = attempt === 1 ? await this.conflict(item) : 'rename';
           if (choice === 'skip') { this.finish(item, 'skipped', 'Skipped'); return; }
           if (choice === 'replace') {
