@@ -40,6 +40,7 @@ type Tx interface {
 	OAuthTx
 	DerivedTx
 	ShareTx
+	WebhookTx
 
 	// CreateUser inserts u and its root folder node root.
 	// A duplicate name gives Conflict.

@@ -113,6 +113,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 	tests = append(tests, oauthTests()...)
 	tests = append(tests, derivedTests()...)
 	tests = append(tests, shareTests()...)
+	tests = append(tests, webhookTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))

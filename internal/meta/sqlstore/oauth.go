@@ -122,6 +122,8 @@ func (t *tx) DeleteApp(ctx context.Context, clientID string) error {
 		`DELETE FROM tokens WHERE client_id = ?`,
 		`DELETE FROM auth_codes WHERE client_id = ?`,
 		`DELETE FROM device_codes WHERE client_id = ?`,
+		`DELETE FROM webhook_deliveries WHERE subscription_id IN (SELECT id FROM webhook_subscriptions WHERE app_id = ?)`,
+		`DELETE FROM webhook_subscriptions WHERE app_id = ?`,
 	} {
 		if _, err := t.exec(ctx, q, clientID); err != nil {
 			return drive.Wrap(op, err)
