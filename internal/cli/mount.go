@@ -98,7 +98,7 @@ package fuse3) and read-write access to /dev/fuse.`,
 	f := cmd.Flags()
 	f.BoolVar(&mo.ReadOnly, "read-only", false, "mount read-only: files 0444, folders 0555, every change fails (EROFS)")
 	f.BoolVar(&mo.AllowOther, "allow-other", false, "let other users use the mount (non-root: needs user_allow_other in /etc/fuse.conf)")
-	f.StringVar(&mo.CacheDir, "cache-dir", "", "directory of the read cache and the write spool (default: <cache dir>/clouddrive/mount-<server hash>)")
+	f.StringVar(&mo.CacheDir, "cache-dir", "", "directory of the read cache and the write spool (default: mount-<server hash> in the CLI cache directory)")
 	f.StringVar(&cacheSize, "cache-size", "1G", "largest size of the read cache, e.g. 512M or 4G; 0 turns it off")
 	f.BoolVar(&mo.PurgeOnDelete, "purge-on-delete", false, "purge deleted files and folders instead of moving them to the trash")
 	f.DurationVar(&poll, "poll", mount.DefaultPoll, "how long each changes-feed request waits for a change (long poll, at most 60s); 0 stops following changes")

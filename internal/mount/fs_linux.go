@@ -735,6 +735,7 @@ type spool struct {
 	f      *os.File
 	filled bool // holds the file's bytes (downloaded, or truncated to nothing)
 	dirty  bool // differs from the server's bytes
+	failed bool // the last upload failed (close reported it) and nothing was written since
 	size   int64
 	mtime  time.Time
 }
@@ -806,8 +807,13 @@ func (m *mountFS) releaseSpool(sp *spool) {
 	if !last {
 		return
 	}
-	if err := sp.flush(m.bg); err != nil {
-		m.log.Warn("mount: upload on release failed; the changes are lost", "node", sp.id, "err", err)
+	sp.mu.Lock()
+	retry := sp.dirty && !sp.failed // written, but no close saw it fail
+	sp.mu.Unlock()
+	if retry {
+		if err := sp.flush(m.bg); err != nil {
+			m.log.Warn("mount: upload on release failed; the changes are lost", "node", sp.id, "err", err)
+		}
 	}
 	sp.mu.Lock()
 	_ = sp.f.Close()
@@ -855,7 +861,7 @@ func (sp *spool) writeAt(ctx context.Context, p []byte, off int64) (int, error) 
 	}
 	n, err := sp.f.WriteAt(p, off)
 	sp.size = max(sp.size, off+int64(n))
-	sp.dirty, sp.mtime = true, time.Now()
+	sp.dirty, sp.failed, sp.mtime = true, false, time.Now()
 	return n, err
 }
 
@@ -871,6 +877,7 @@ func (sp *spool) truncate(ctx context.Context, size int64) error {
 		return err
 	}
 	sp.dirty = sp.dirty || !sp.filled || sp.size != size
+	sp.failed = false
 	sp.filled, sp.size, sp.mtime = true, size, time.Now()
 	return nil
 }
@@ -884,9 +891,10 @@ func (sp *spool) flush(ctx context.Context) error {
 	}
 	n, err := sp.m.c.Overwrite(ctx, sp.id, io.NewSectionReader(sp.f, 0, sp.size), &client.UploadOptions{Size: sp.size})
 	if err != nil {
+		sp.failed = true
 		return err
 	}
-	sp.dirty = false
+	sp.dirty, sp.failed = false, false
 	sp.m.tree.put(n)
 	sp.m.dropSpace()
 	return nil

@@ -30,6 +30,7 @@ type Mounted struct {
 	srv    *fuse.Server
 	m      *mountFS
 	cancel context.CancelFunc
+	gone   chan struct{} // closed when the file system is unmounted
 	polled sync.WaitGroup
 	once   sync.Once
 	err    error
@@ -106,7 +107,11 @@ func Start(ctx context.Context, c *client.Client, dir string, o Options) (*Mount
 		cancel()
 		return nil, mountError(err)
 	}
-	mt := &Mounted{Dir: abs, srv: srv, m: m, cancel: cancel}
+	mt := &Mounted{Dir: abs, srv: srv, m: m, cancel: cancel, gone: make(chan struct{})}
+	go func() {
+		srv.Wait()
+		close(mt.gone)
+	}()
 	if o.Poll > 0 {
 		mt.polled.Add(1)
 		go func() {
@@ -119,7 +124,7 @@ func Start(ctx context.Context, c *client.Client, dir string, o Options) (*Mount
 
 // Wait blocks until the file system is unmounted, by Unmount or from
 // outside.
-func (mt *Mounted) Wait() { mt.srv.Wait() }
+func (mt *Mounted) Wait() { <-mt.gone }
 
 // Unmount stops following the feed, uploads nothing more (files still
 // open lose unflushed writes) and unmounts. A busy mount point (a shell
@@ -129,11 +134,16 @@ func (mt *Mounted) Unmount() error {
 	mt.once.Do(func() {
 		mt.cancel()
 		mt.polled.Wait()
+		select {
+		case <-mt.gone:
+			return // unmounted from outside
+		default:
+		}
 		err := mt.srv.Unmount()
 		if err != nil && os.Geteuid() == 0 {
 			if derr := syscall.Unmount(mt.Dir, syscall.MNT_DETACH); derr == nil {
 				err = nil
-				mt.srv.Wait()
+				<-mt.gone
 			}
 		}
 		if err != nil {
@@ -154,14 +164,9 @@ func Mount(ctx context.Context, c *client.Client, dir string, o Options, ready f
 	if ready != nil {
 		ready()
 	}
-	gone := make(chan struct{})
-	go func() {
-		mt.Wait()
-		close(gone)
-	}()
 	select {
 	case <-ctx.Done():
-	case <-gone:
+	case <-mt.gone:
 	}
 	return mt.Unmount()
 }

@@ -286,6 +286,16 @@ func lookup(c *client.Client, path string) (*acd.Node, error) {
 	return c.Lookup(context.Background(), path)
 }
 
+// cacheDirName finds the mount's cache directory (mount-<hash>) in the
+// CLI's cache directory.
+func cacheDirName(t *testing.T, dir string) string {
+	m, _ := filepath.Glob(filepath.Join(dir, "mount-*"))
+	if len(m) != 1 {
+		t.Fatalf("mount cache directories in %s: %v", dir, m)
+	}
+	return filepath.Base(m[0])
+}
+
 // TestMount drives a real mount of a real server with the shell's tools:
 // cp -r in and diff -r back, ranged reads, mkdir, mv, append, rm, rmdir,
 // escaped names, multi-parent nodes, statfs, changes made through the
@@ -368,6 +378,17 @@ func TestMount(t *testing.T) {
 		}
 		if _, err := f.ReadAt(make([]byte, 10), int64(len(want))); !errors.Is(err, io.EOF) {
 			t.Errorf("read at EOF: %v", err)
+		}
+		// The read cache holds chunks, within --cache-size (2M).
+		var total int64
+		ents, _ := os.ReadDir(filepath.Join(u.vars[cli.EnvCacheDir], cacheDirName(t, u.vars[cli.EnvCacheDir]), "chunks"))
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil {
+				total += fi.Size()
+			}
+		}
+		if len(ents) == 0 || total > 2<<20 {
+			t.Errorf("read cache: %d chunks, %d bytes; want some, at most 2 MiB", len(ents), total)
 		}
 	})
 
@@ -480,6 +501,24 @@ func TestMount(t *testing.T) {
 		if !os.SameFile(a, b) || a.Sys().(*syscall.Stat_t).Nlink != 2 {
 			t.Errorf("a file with two parents is not one inode with two links")
 		}
+		// A folder with two parents lists the same in both.
+		if err := os.Mkdir(filepath.Join(mnt, "second home"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		home, err := lookup(u.c, "/second home")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := u.c.AddParent(ctx, home.ID, dir.ID); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "a folder with a second parent", func() error {
+			b, err := os.ReadFile(filepath.Join(mnt, "second home", "from api", "renamed.txt"))
+			if err == nil && string(b) != "version two, longer" {
+				err = fmt.Errorf("content %q", b)
+			}
+			return err
+		})
 		// Unlinking one of them only removes that parent.
 		sh(t, mnt, "rm", "renamed.txt")
 		if n, err := u.c.Node(ctx, f.ID, nil); err != nil || n.Status != client.StatusAvailable || len(n.Parents) != 1 {
@@ -594,7 +633,7 @@ func TestMountReadOnlyAndQuota(t *testing.T) {
 		t.Errorf("read-only mount exited %d: %s", code, stderr)
 	}
 
-	rw, _ := u.mountCLI(2*time.Minute, "--purge-on-delete")
+	rw, stopRW := u.mountCLI(2*time.Minute, "--purge-on-delete", "--poll", "0")
 	f, err := os.Create(filepath.Join(rw, "too big.bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -612,5 +651,10 @@ func TestMountReadOnlyAndQuota(t *testing.T) {
 	}
 	if n, err := u.c.Node(ctx, kept.ID, nil); !errors.Is(err, client.ErrNotFound) && (n == nil || n.Status != client.StatusPurged) {
 		t.Errorf("rm with --purge-on-delete: %+v %v, want purged", n, err)
+	}
+	// Unmounted from outside: the command returns on its own.
+	sh(t, rw, "fusermount3", "-u", rw)
+	if code, stderr := stopRW(); code != 0 {
+		t.Errorf("mount unmounted from outside exited %d: %s", code, stderr)
 	}
 }

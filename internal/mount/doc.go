@@ -1,0 +1,68 @@
+// Package mount serves a clouddrive account as a local file system with
+// FUSE (github.com/hanwen/go-fuse/v2; Linux only, other systems get
+// ErrUnsupported). `clouddrive mount` (internal/cli) is its command.
+//
+// # Tree
+//
+// At start the whole tree is read from the changes feed into memory; a
+// goroutine then long-polls the feed (POST changes with "wait", see
+// client.ChangesOptions.Wait) and applies each change set, telling the
+// kernel which directory entries (NotifyEntry) and which inodes'
+// attributes and pages (NotifyContent) changed, so changes made elsewhere
+// show within about a second. The mount's own changes update the tree
+// from the API's replies at once; a node is never replaced by an older
+// version of itself.
+//
+// Files are 0644, folders 0755 (0444/0555 read-only), owned by the
+// mounting user; all three times are the node's modifiedDate. A file with
+// several parents is one inode with one link per parent. A folder with
+// several parents is a separate inode in each (Linux allows no hard links
+// to directories).
+//
+// # Names
+//
+// Remote names map to local names with LocalName and back with
+// RemoteName. Every name valid on Linux that holds none of the characters
+// ∕ (U+2215), ␀ (U+2400) and ‛ (U+201B) is itself. Otherwise:
+//
+//	'/'                       ↔ '∕' (U+2215 DIVISION SLASH)
+//	NUL                       ↔ '␀' (U+2400 SYMBOL FOR NULL)
+//	the names "." and ".."    ↔ "．" and "．．" (U+FF0E FULLWIDTH FULL STOP)
+//	a literal ∕, ␀ or ‛       ↔ the same preceded by '‛' (U+201B)
+//	the names "．" and "．．" ↔ the same preceded by '‛'
+//
+// The mapping is injective, so no two remote names share a local name, and
+// RemoteName(LocalName(r)) == r for every name r. A local name that
+// LocalName never produces (a ‛ not followed by ∕, ␀ or ‛) cannot be
+// created: EINVAL. clouddrive servers refuse '/', NUL, "." and "..", so
+// against them the only visible effects are the quoting of names holding
+// ∕ ␀ ‛, and that a local ∕ (meaning '/') fails with EINVAL.
+//
+// # Reads
+//
+// A read fetches the 1 MiB chunks it covers with ranged downloads, through
+// a cache of chunk files on disk (<cache dir>/chunks, bounded in bytes,
+// least recently used evicted). Chunks are named by node id, content MD5
+// and index, so a cached chunk is never stale. A reader that reads
+// sequentially gets the next chunks downloaded ahead in the background.
+//
+// # Writes
+//
+// A file opened for writing gets a spool: an unnamed local file under
+// <cache dir>/spool holding its bytes (downloaded on first use unless the
+// file was truncated or is new), shared by every writer of the file.
+// Flush (every close) and fsync upload the spool if it changed, replacing
+// the file's content; an upload failure is the error of close(2). Create
+// uploads an empty file at once, so the name is taken (or EEXIST) before
+// the first write. Truncating a file that is not open uploads at once.
+// rename is a PATCH of the name and/or a move between parents, and
+// replaces an existing target as rename(2) does. unlink and rmdir (of an
+// empty folder) move the node to the trash, or purge it with
+// PurgeOnDelete; a node with other parents only loses this parent.
+// Modes, owners and times cannot be stored: chmod, chown and utimes
+// succeed and change nothing. There are no symlinks, hard links or
+// extended attributes.
+//
+// API errors map to errno with Errno: 409 EEXIST, quota ENOSPC, 404
+// ENOENT, 401/403 EACCES, anything else EIO.
+package mount
