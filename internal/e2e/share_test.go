@@ -406,6 +406,36 @@ func TestShareLinks(t *testing.T) {
 			t.Errorf("forged cookie: %d, want 401", resp.StatusCode)
 		}
 	})
+
+	// Guessing a link's password: after five wrong ones the link refuses
+	// every password (429 + Retry-After) for 30 s; a cookie issued before
+	// still works, and so does the right password once the lock ends.
+	t.Run("PasswordThrottle", func(t *testing.T) {
+		l := alice.link(shared, map[string]any{"password": "open sesame"})
+		try := func(pw string) *http.Response {
+			t.Helper()
+			resp, _ := visit(t, http.MethodGet, l.URL, map[string]string{"X-Share-Password": pw, "Accept": "application/json"})
+			return resp
+		}
+		for i := 0; i < 6; i++ {
+			if resp := try("guess"); resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("guess %d: %d, want 401", i+1, resp.StatusCode)
+			}
+		}
+		resp := try("open sesame")
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "30" {
+			t.Fatalf("right password while locked: %d Retry-After %q, want 429 and 30", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		// Another link of the same user is not locked.
+		other := alice.link(shared, map[string]any{"password": "other"})
+		if resp, _ := visit(t, http.MethodGet, other.URL, map[string]string{"X-Share-Password": "other", "Accept": "application/json"}); resp.StatusCode != http.StatusOK {
+			t.Errorf("another link: %d, want 200", resp.StatusCode)
+		}
+		clk.Add(31 * time.Second)
+		if resp := try("open sesame"); resp.StatusCode != http.StatusOK {
+			t.Errorf("right password after the lock: %d, want 200", resp.StatusCode)
+		}
+	})
 }
 
 func TestShareThumbnail(t *testing.T) {

@@ -79,7 +79,7 @@ type Server struct {
 
 	dummyOnce sync.Once
 	dummyHash string // a hash to verify against when the user is unknown
-	throttle  loginThrottle
+	throttle  auth.FailureThrottle
 
 	purgeMu   sync.Mutex
 	lastPurge time.Time

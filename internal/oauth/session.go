@@ -149,10 +149,10 @@ func (f *loginFailure) show(w http.ResponseWriter, page func(status int, msg, na
 // login checks a user name and password. It returns the user, or why the
 // page must ask again. Unknown users and users without a password cost
 // one hash verification too, so timing does not tell them apart; repeated
-// failures for one name lock it for a while (see throttle.go).
+// failures for one name lock it for a while (auth.FailureThrottle).
 func (s *Server) login(ctx context.Context, name, password string) (*drive.User, *loginFailure, error) {
 	now := s.cfg.Now()
-	if wait := s.throttle.wait(name, now); wait > 0 {
+	if wait := s.throttle.Wait(name, now); wait > 0 {
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "login refused", slog.String("user", name), slog.String("reason", "too many failures"),
 			slog.Duration("retry_after", wait))
 		mins := int((wait + time.Minute - 1) / time.Minute)
@@ -179,7 +179,7 @@ func (s *Server) login(ctx context.Context, name, password string) (*drive.User,
 	if u == nil || phc == "" || name == "" {
 		_, _ = auth.VerifyPassword(s.dummy(), password)
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "unknown user or no password"))
-		s.throttle.failed(name, now)
+		s.throttle.Failed(name, now)
 		return nil, bad, nil
 	}
 	ok, err := auth.VerifyPassword(phc, password)
@@ -188,10 +188,10 @@ func (s *Server) login(ctx context.Context, name, password string) (*drive.User,
 	}
 	if !ok {
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "wrong password"))
-		s.throttle.failed(name, now)
+		s.throttle.Failed(name, now)
 		return nil, bad, nil
 	}
-	s.throttle.succeeded(name)
+	s.throttle.Succeeded(name)
 	if u.Disabled {
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "disabled"))
 		return nil, &loginFailure{status: http.StatusUnauthorized, msg: msgDisabled}, nil

@@ -33,8 +33,9 @@ type Service struct {
 	// PasswordChecks bounds concurrent password checks (default 2).
 	PasswordChecks int
 
-	once sync.Once
-	sem  chan struct{}
+	once     sync.Once
+	sem      chan struct{}
+	throttle auth.FailureThrottle
 }
 
 // Link is a share link with the node it points at.
@@ -236,7 +237,20 @@ func (s *Service) CheckPassword(ctx context.Context, l *Link, pw string) (bool, 
 		return false, drive.E("share.CheckPassword", drive.Unavailable, "request cancelled", ctx.Err())
 	}
 	defer func() { <-s.sem }()
-	return auth.VerifyPassword(l.PasswordHash, pw)
+	now := s.Now()
+	if wait := s.throttle.Wait(l.ID, now); wait > 0 {
+		return false, &drive.Error{Op: "share.CheckPassword", Kind: drive.RateLimited, RetryAfter: wait,
+			Message: "too many wrong passwords for this link; try again in " + wait.Round(time.Second).String()}
+	}
+	ok, err := auth.VerifyPassword(l.PasswordHash, pw)
+	switch {
+	case err != nil:
+	case ok:
+		s.throttle.Succeeded(l.ID)
+	default:
+		s.throttle.Failed(l.ID, now)
+	}
+	return ok, err
 }
 
 // Cookie returns the value of the cookie that proves the password of l.

@@ -1,4 +1,4 @@
-package oauth
+package auth
 
 import (
 	"strings"
@@ -6,17 +6,19 @@ import (
 	"time"
 )
 
-// Sign-in throttling: argon2id makes each guess cost the server ~50 ms, but
-// on its own it lets an attacker try a password every few milliseconds
-// from many connections. After freeFailures wrong passwords for one user
-// name (known or not, so the throttle does not reveal which names exist),
-// further attempts for that name are refused without checking the
-// password for a lock time that doubles from lockBase up to lockMax. A
-// correct password resets the count; so does an hour without failures.
+// FailureThrottle slows password guessing. argon2id makes each guess cost
+// the server ~50 ms, but on its own it lets an attacker try a password
+// every few milliseconds from many connections. After freeFailures wrong
+// passwords for one key (a user name, known or not, so a lock does not
+// reveal which names exist; a share link), further attempts for that key
+// are refused without checking the password for a lock time that doubles
+// from lockBase up to lockMax. A correct password resets the count; so
+// does an hour without failures.
 //
 // The counts live in each server's memory: N replicas allow N times the
 // attempts, and a restart forgets them. A lock also stops the real user
-// for its duration, which is why it is short and grows slowly.
+// for its duration, which is why it is short and grows slowly. The zero
+// value is ready to use and safe for concurrent use.
 const (
 	freeFailures   = 5
 	lockBase       = 30 * time.Second
@@ -25,7 +27,7 @@ const (
 	maxTrackedName = 10000
 )
 
-type loginThrottle struct {
+type FailureThrottle struct {
 	mu    sync.Mutex
 	names map[string]*failures
 }
@@ -38,8 +40,8 @@ type failures struct {
 
 func throttleKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
-// wait returns how long sign-in for name is refused, or 0.
-func (l *loginThrottle) wait(name string, now time.Time) time.Duration {
+// Wait returns how long attempts for name are refused, or 0.
+func (l *FailureThrottle) Wait(name string, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f := l.names[throttleKey(name)]
@@ -49,8 +51,8 @@ func (l *loginThrottle) wait(name string, now time.Time) time.Duration {
 	return f.lockedUntil.Sub(now)
 }
 
-// failed records a wrong password for name.
-func (l *loginThrottle) failed(name string, now time.Time) {
+// Failed records a wrong password for name.
+func (l *FailureThrottle) Failed(name string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.names == nil {
@@ -77,8 +79,8 @@ func (l *loginThrottle) failed(name string, now time.Time) {
 	}
 }
 
-// succeeded forgets name's failures.
-func (l *loginThrottle) succeeded(name string) {
+// Succeeded forgets name's failures.
+func (l *FailureThrottle) Succeeded(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.names, throttleKey(name))
@@ -86,7 +88,7 @@ func (l *loginThrottle) succeeded(name string) {
 
 // evict keeps the table bounded: it drops forgotten entries, and when the
 // table is still full, arbitrary unlocked ones. Called with mu held.
-func (l *loginThrottle) evict(now time.Time) {
+func (l *FailureThrottle) evict(now time.Time) {
 	if len(l.names) < maxTrackedName {
 		return
 	}
