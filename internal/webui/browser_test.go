@@ -27,6 +27,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/drive"
@@ -287,8 +288,12 @@ func TestBrowser(t *testing.T) {
 	newFolder("Archive")
 
 	// Upload two images through the file input into Photos.
+	// By keyboard: from Archive down to Photos, Enter opens it.
 	b.do(tab, "open Photos",
-		chromedp.Click(chromedp.CSS(row("Photos")+" .name")),
+		chromedp.Focus(chromedp.CSS(row("Archive")+" .name")),
+		chromedp.KeyEvent(kb.ArrowDown),
+		poll(`document.activeElement.closest('[role=listitem]').dataset.name === 'Photos'`),
+		chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(chromedp.CSS(`#crumbs [aria-current="page"]`)),
 		poll(`document.querySelector('#crumbs [aria-current="page"]').textContent === 'Photos'`),
 	)
@@ -443,8 +448,31 @@ func TestBrowser(t *testing.T) {
 	b.do(tab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Click(chromedp.ID("nav-files")),
 		chromedp.WaitVisible(chromedp.CSS(row("Photos"))))
 	b.shot(tab, "09-phone")
-	b.do(tab, "desktop", chromedp.ResetViewport())
+	b.do(tab, "desktop", chromedp.EmulateViewport(1280, 720), poll(`window.innerWidth > 1000`))
 
+	// An expired access token is refreshed (the refresh token rotates);
+	// signing out revokes the tokens.
+	before := eval[string](b, tab, `JSON.parse(sessionStorage.getItem('clouddrive.tokens')).refresh`)
+	b.do(tab, "refresh",
+		poll(`(() => { const t = JSON.parse(sessionStorage.getItem('clouddrive.tokens')); t.expiresAt = 0;
+			sessionStorage.setItem('clouddrive.tokens', JSON.stringify(t)); return true; })()`),
+		chromedp.Click(chromedp.ID("nav-trash")),
+		chromedp.WaitVisible(chromedp.CSS(row("sunset (1).png"))),
+	)
+	access := eval[string](b, tab, `JSON.parse(sessionStorage.getItem('clouddrive.tokens')).access`)
+	if after := eval[string](b, tab, `JSON.parse(sessionStorage.getItem('clouddrive.tokens')).refresh`); after == before {
+		t.Error("the refresh token did not rotate: the expired access token was not refreshed")
+	}
+	if st, _ := (apiClient{t: t, base: s.URL, token: access}).do("GET", "/drive/v1/account/quota", ""); st != 200 {
+		t.Errorf("refreshed access token: status %d", st)
+	}
+	b.do(tab, "sign out",
+		chromedp.Click(chromedp.ID("logout")),
+		chromedp.WaitVisible(chromedp.ID("signin-btn")),
+	)
+	if st, _ := (apiClient{t: t, base: s.URL, token: access}).do("GET", "/drive/v1/account/quota", ""); st != 401 {
+		t.Errorf("access token after sign-out: status %d, want 401", st)
+	}
 	if !linksServed {
 		return
 	}
@@ -596,7 +624,7 @@ func TestBrowserLargeFolder(t *testing.T) {
 	if testing.Short() {
 		n = 1000
 	}
-	s := drivetest.New(t, drivetest.Options{})
+	s := drivetest.New(t, drivetest.Options{DefaultQuota: 100 << 10})
 	const user, pass = "bea", "difference engine"
 	addPasswordUser(t, s, user, pass)
 	p, err := s.App.Tokens.Authenticate(ctx, s.Token(user))
@@ -622,6 +650,23 @@ func TestBrowserLargeFolder(t *testing.T) {
 
 	b := newBrowser(t, ctx)
 	b.signIn(s.URL, user, pass)
+	// The quota is 100 KB: the storage bar says so, and a bigger upload
+	// fails with a message that says why.
+	tooBig := filepath.Join(t.TempDir(), "too-big.bin")
+	if err := os.WriteFile(tooBig, bytes.Repeat([]byte("x"), 200<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do(b.ctx, "quota exceeded",
+		poll(`document.getElementById('quota-text').textContent.includes('of 100 KB')`),
+		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{tooBig}),
+		chromedp.WaitVisible(chromedp.CSS(`#uploads-list .state.error`)),
+	)
+	if msg := eval[string](b, b.ctx, `document.querySelector('#uploads-list .state.error').textContent`); !strings.Contains(msg, "Not enough storage space") {
+		t.Errorf("upload over quota says %q", msg)
+	}
+	b.shot(b.ctx, "13-quota-exceeded")
+	b.do(b.ctx, "close uploads", chromedp.Click(chromedp.ID("uploads-close")))
+
 	last := fmt.Sprintf("item-%05d", n-1)
 	b.do(b.ctx, "open Big",
 		chromedp.Click(chromedp.CSS(row("Big")+" .name")),

@@ -164,14 +164,16 @@ export class Uploads {
   cancelAll() { for (const i of this.items) this.cancel(i); }
 
   update() {
-    const active = this.items.filter((i) => i.state !== 'cancelled' && i.state !== 'skipped');
+    const active = this.items.filter((i) => i.state !== 'cancelled' && i.state !== 'skipped' && i.state !== 'error');
+    const failed = this.items.filter((i) => i.state === 'error').length;
     const total = active.reduce((s, i) => s + i.total, 0), loaded = active.reduce((s, i) => s + Math.min(i.loaded, i.total), 0);
     const done = this.items.filter((i) => i.state === 'done').length;
     const pending = this.items.filter((i) => i.state === 'queued' || i.state === 'uploading').length;
     const bar = $('#uploads-total');
     bar.max = Math.max(1, total);
     bar.value = loaded;
-    $('#uploads-title').textContent = pending ? 'Uploading ' + pending + ' file' + (pending === 1 ? '' : 's') : 'Uploads finished';
+    $('#uploads-title').textContent = pending ? 'Uploading ' + pending + ' file' + (pending === 1 ? '' : 's')
+      : failed ? failed + ' upload' + (failed === 1 ? '' : 's') + ' failed' : 'Uploads finished';
     $('#uploads-total-text').textContent = formatBytes(loaded) + ' of ' + formatBytes(total) + ' · ' + done + '/' + this.items.length + ' done';
     $('#uploads-cancel').hidden = !pending;
     document.body.dataset.uploading = String(pending);
