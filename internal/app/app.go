@@ -32,6 +32,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/storeconfig"
 	"github.com/clouddrive/clouddrive/internal/templink"
 	"github.com/clouddrive/clouddrive/internal/thumbnail"
+	"github.com/clouddrive/clouddrive/internal/webhook"
 	"github.com/clouddrive/clouddrive/internal/webui"
 )
 
@@ -63,6 +64,10 @@ type Config struct {
 	// AccessTokenTTL is the lifetime of OAuth access tokens (default 1
 	// hour).
 	AccessTokenTTL time.Duration
+	// WebhookPoll is how often the webhook dispatcher looks for due
+	// deliveries besides being woken by commits (default 1 s); negative
+	// starts no dispatcher (tests call App.Webhooks.RunOnce).
+	WebhookPoll time.Duration
 }
 
 // App is an opened server.
@@ -75,6 +80,11 @@ type App struct {
 	GC     *gc.Collector
 	OAuth  *oauth.Server
 	UI     *webui.Handler
+	// Webhooks sends webhook deliveries; Open starts it unless
+	// Config.WebhookPoll is negative, and Close stops it.
+	Webhooks *webhook.Dispatcher
+
+	stopWebhooks func()
 }
 
 // DefaultDataDir is where the embedded stores live when --data is not
@@ -125,7 +135,8 @@ func OpenBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 func NewNodes(cfg Config, m meta.Store, b blob.Store) *nodes.Service {
 	cfg.defaults()
 	return &nodes.Service{Meta: m, Blobs: b, Now: cfg.Now, NewID: cfg.NewID,
-		Logger: cfg.Logger.With("component", "nodes"), DefaultQuota: cfg.DefaultQuota}
+		Logger: cfg.Logger.With("component", "nodes"), DefaultQuota: cfg.DefaultQuota,
+		Events: &webhook.Outbox{NewID: cfg.NewID, Render: httpapi.NodeJSON}}
 }
 
 // Open opens the stores and builds the server.
@@ -150,8 +161,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	mx := metrics.New()
 	svc := NewNodes(cfg, mx.Meta(m), mx.Blobs(b))
 	notifier := changes.NewNotifier()
-	svc.Committed = notifier.Notify
 	tokens := &auth.Tokens{Meta: m, Now: cfg.Now}
+	hooks := &webhook.Dispatcher{Meta: mx.Meta(m), Now: cfg.Now,
+		Logger: cfg.Logger.With("component", "webhook"), Observer: mx.NewWebhooks()}
+	outbox, _ := svc.Events.(*webhook.Outbox)
+	svc.Committed = func(userID string) {
+		notifier.Notify(userID)
+		if outbox != nil && outbox.TakeRecorded() {
+			hooks.Wake()
+		}
+	}
 	api := &httpapi.Server{
 		Nodes:     svc,
 		Feed:      &changes.Feed{Meta: m, Notifier: notifier},
@@ -164,6 +183,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	api.Metrics = mx
 	api.Thumbs = &thumbnail.Service{Meta: mx.Meta(m), Blobs: mx.Blobs(b), Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail")}
 	api.Shares = &share.Service{Meta: mx.Meta(m), Nodes: svc, Now: cfg.Now, NewID: cfg.NewID, Key: key}
+	api.Webhooks = &webhook.Service{Meta: mx.Meta(m), Now: cfg.Now, NewID: cfg.NewID, Wake: hooks.Wake}
 	if cfg.RateLimits != (ratelimit.Limits{}) {
 		api.Limiter = newLimiter(cfg, m)
 	}
@@ -180,7 +200,18 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		m.Close()
 		return nil, err
 	}
-	return &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector, OAuth: oa, UI: ui}, nil
+	a := &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector, OAuth: oa, UI: ui, Webhooks: hooks,
+		stopWebhooks: func() {}}
+	if cfg.WebhookPoll >= 0 {
+		hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			hooks.Run(hctx, cfg.WebhookPoll)
+		}()
+		a.stopWebhooks = func() { cancel(); <-done }
+	}
+	return a, nil
 }
 
 // linkKey returns the temp-link signing key shared by every replica,
@@ -209,6 +240,7 @@ func (a *App) Handler() http.Handler { return a.OAuth.Wrap(a.UI.Wrap(a.API.Handl
 
 // Close closes the stores.
 func (a *App) Close() error {
+	a.stopWebhooks()
 	return errors.Join(a.Meta.Close())
 }
 

@@ -69,6 +69,9 @@ type Options struct {
 	// "embedded" for a test that needs the embedded stores whatever the
 	// environment selects.
 	Stores string
+	// WebhookPoll sets app.Config.WebhookPoll; negative starts no webhook
+	// dispatcher, so the test drives it with App.Webhooks.RunOnce.
+	WebhookPoll time.Duration
 }
 
 // New starts a server and stops it when the test ends.
@@ -83,7 +86,8 @@ func New(t testing.TB, opts Options) *Server {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-	cfg := app.Config{DataDir: dir, Logger: log, Now: opts.Now, NewID: opts.NewID, DefaultQuota: opts.DefaultQuota, RateLimits: opts.RateLimits}
+	cfg := app.Config{DataDir: dir, Logger: log, Now: opts.Now, NewID: opts.NewID, DefaultQuota: opts.DefaultQuota, RateLimits: opts.RateLimits,
+		WebhookPoll: opts.WebhookPoll}
 	sel := opts.Stores
 	if sel == "" {
 		sel = os.Getenv(EnvStores)

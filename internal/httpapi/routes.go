@@ -40,6 +40,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 		{"POST /drive/v1/changes", a(s.postChanges)},
 
+		{"POST /drive/v1/webhooks", s.hooked(a(s.createWebhook))},
+		{"GET /drive/v1/webhooks", s.hooked(a(s.listWebhooks))},
+		{"GET /drive/v1/webhooks/{id}", s.hooked(a(s.getWebhook))},
+		{"DELETE /drive/v1/webhooks/{id}", s.hooked(a(s.deleteWebhook))},
+
 		{"POST /drive/v1/nodes/{id}/links", s.shared(a(s.createLink))},
 		{"GET /drive/v1/nodes/{id}/links", s.shared(a(s.listNodeLinks))},
 		{"GET /drive/v1/links", s.shared(a(s.listLinks))},

@@ -20,6 +20,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/share"
 	"github.com/clouddrive/clouddrive/internal/templink"
 	"github.com/clouddrive/clouddrive/internal/thumbnail"
+	"github.com/clouddrive/clouddrive/internal/webhook"
 )
 
 // Server is the ACD-compatible HTTP API. All fields are required unless
@@ -48,6 +49,8 @@ type Server struct {
 	// Shares, if set, serves share links (/drive/v1/.../links and the
 	// public /s/{token}); without it those routes are 404.
 	Shares *share.Service
+	// Webhooks, if set, serves /drive/v1/webhooks.
+	Webhooks *webhook.Service
 }
 
 // Handler returns the HTTP handler with every route.

@@ -14,6 +14,17 @@ import (
 // nodeJSON converts a domain node to its wire form. tempLink adds a signed
 // download link to files.
 func (s *Server) nodeJSON(r *http.Request, n *drive.Node, tempLink bool) *acd.Node {
+	out := NodeJSON(n)
+	if tempLink && n.Content != nil && n.Kind == drive.KindFile && n.Status == drive.StatusAvailable {
+		exp := s.Now().Add(s.tempLinkTTL())
+		out.TempLink = s.baseURL(r) + "/cdproxy/templink/" + url.PathEscape(s.Links.Sign(n.UserID, n.ID, exp))
+	}
+	return out
+}
+
+// NodeJSON converts a domain node to its wire form, as every API reply
+// shows it (without a temp link). Webhook payloads use it too.
+func NodeJSON(n *drive.Node) *acd.Node {
 	out := &acd.Node{
 		ID:           n.ID,
 		Name:         n.Name,
@@ -44,10 +55,6 @@ func (s *Server) nodeJSON(r *http.Request, n *drive.Node, tempLink bool) *acd.No
 			cp = nil
 		}
 		out.ContentProperties = cp
-		if tempLink && n.Status == drive.StatusAvailable {
-			exp := s.Now().Add(s.tempLinkTTL())
-			out.TempLink = s.baseURL(r) + "/cdproxy/templink/" + url.PathEscape(s.Links.Sign(n.UserID, n.ID, exp))
-		}
 	}
 	return out
 }

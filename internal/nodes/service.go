@@ -28,6 +28,20 @@ type Service struct {
 	DefaultQuota int64
 	// Committed, if set, is called after each write of a user commits.
 	Committed func(userID string)
+	// Events, if set, hears of every change inside the transaction that
+	// makes it (the webhook outbox).
+	Events EventSink
+}
+
+// EventSink records changes in the transaction that makes them, so that
+// what it writes commits or rolls back with the change.
+type EventSink interface {
+	// Begin is called at the first change of a transaction of userID. It
+	// returns nil when nobody listens to the user's changes; otherwise
+	// the transaction calls the returned function once per change with
+	// the node as it will be stored, or, for EventPurged, as it was
+	// stored before the purge.
+	Begin(ctx context.Context, tx meta.Tx, userID string, now time.Time) (func(ctx context.Context, c drive.Change, n *drive.Node) error, error)
 }
 
 // RootCreator is the createdBy value of root folders, as on ACD.
@@ -116,6 +130,9 @@ type mutation struct {
 	first  int64
 	used   bool
 	now    time.Time
+	// began reports whether Events.Begin ran; record is what it returned.
+	began  bool
+	record func(ctx context.Context, c drive.Change, n *drive.Node) error
 }
 
 func (m *mutation) seq(ctx context.Context) (int64, error) {
@@ -136,7 +153,38 @@ func (m *mutation) stamp(ctx context.Context, n *drive.Node, ev drive.Event) err
 	n.Version++
 	n.ModifiedAt = m.now
 	n.ChangeSeq = seq
-	return m.tx.AppendChange(ctx, drive.Change{UserID: m.userID, Seq: seq, NodeID: n.ID, Event: ev, At: m.now})
+	c := drive.Change{UserID: m.userID, Seq: seq, NodeID: n.ID, Event: ev, At: m.now}
+	if err := m.tx.AppendChange(ctx, c); err != nil {
+		return err
+	}
+	return m.report(ctx, c, n)
+}
+
+// report hands a change to the event sink, if any listens.
+func (m *mutation) report(ctx context.Context, c drive.Change, n *drive.Node) error {
+	if m.s.Events == nil {
+		return nil
+	}
+	if !m.began {
+		m.began = true
+		var err error
+		if m.record, err = m.s.Events.Begin(ctx, m.tx, m.userID, m.now); err != nil {
+			return err
+		}
+	}
+	if m.record == nil {
+		return nil
+	}
+	if c.Event == drive.EventPurged {
+		// stamp runs before the node is written: the stored row is still
+		// the node as it was before the purge.
+		before, err := m.tx.Node(ctx, m.userID, n.ID)
+		if err != nil {
+			return err
+		}
+		n = before
+	}
+	return m.record(ctx, c, n)
 }
 
 func (m *mutation) insert(ctx context.Context, n *drive.Node) error {

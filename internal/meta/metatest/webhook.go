@@ -436,7 +436,9 @@ func testRequeueDelivery(t *testing.T, s meta.Store) {
 	d := claim(t, s, 0, time.Minute, "lease-1", 1)[0]
 	d.Status, d.Attempts, d.LastStatus, d.LastError = meta.DeliveryDead, 4, 500, "HTTP 500"
 	update(t, s, func(ctx context.Context, tx meta.Tx) error { return tx.FinishDelivery(ctx, d) })
-	update(t, s, func(ctx context.Context, tx meta.Tx) error { return tx.RequeueDelivery(ctx, ds[0].ID, clock(time.Hour)) })
+	update(t, s, func(ctx context.Context, tx meta.Tx) error {
+		return tx.RequeueDelivery(ctx, ds[0].ID, clock(time.Hour))
+	})
 	got := getDelivery(t, s, ds[0].ID)
 	if got.Status != meta.DeliveryPending || got.Attempts != 0 || !got.NextAt.Equal(clock(time.Hour)) || got.LastStatus != 500 {
 		t.Errorf("Delivery after RequeueDelivery = status %s, attempts %d, next %v, last status %d; want pending, 0, %v, 500",
