@@ -65,19 +65,13 @@ import (
 //go:embed static
 var staticFS embed.FS
 
-// Handler serves the web UI and the picker.
+// Handler serves the web UI and the picker. Make one with New.
 type Handler struct {
-	// Meta is where registered apps are looked up for the picker.
-	Meta meta.Store
-	// PublicURL is the external base URL; empty derives it from each
-	// request's Host (as the API does). Relative redirect URIs of apps
-	// ("/ui/callback") resolve against it.
-	PublicURL string
-	// Logger defaults to discarding.
-	Logger *slog.Logger
-
-	assets map[string]asset
-	picker *template.Template
+	meta      meta.Store // where the picker looks up registered apps
+	publicURL string
+	logger    *slog.Logger
+	assets    map[string]asset // by path below static/
+	picker    *template.Template
 }
 
 // asset is one embedded file, ready to serve.
@@ -99,12 +93,16 @@ var contentTypes = map[string]string{
 	".json": "application/json",
 }
 
-// New returns a handler over the embedded files.
+// New returns a handler over the embedded files. m is where the picker
+// looks up registered apps; publicURL is the external base URL (empty:
+// derived from each request's Host, as the API does), against which
+// relative redirect URIs of apps ("/ui/callback") resolve; a nil logger
+// discards.
 func New(m meta.Store, publicURL string, logger *slog.Logger) (*Handler, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{Meta: m, PublicURL: publicURL, Logger: logger, assets: map[string]asset{}}
+	h := &Handler{meta: m, publicURL: publicURL, logger: logger, assets: map[string]asset{}}
 	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -223,7 +221,7 @@ func (h *Handler) servePicker(w http.ResponseWriter, r *http.Request) {
 	origin, err := h.pickerOrigin(r.Context(), q.Get("client_id"), q.Get("origin"), h.baseURL(r))
 	if err != nil {
 		if drive.KindOf(err) == drive.Internal {
-			h.Logger.LogAttrs(r.Context(), slog.LevelError, "picker: app lookup failed", slog.Any("err", err))
+			h.logger.LogAttrs(r.Context(), slog.LevelError, "picker: app lookup failed", slog.Any("err", err))
 		}
 		h.headers(w, "text/plain; charset=utf-8", "frame-ancestors 'none'")
 		w.Header().Set("Cache-Control", "no-store")
@@ -241,7 +239,7 @@ func (h *Handler) servePicker(w http.ResponseWriter, r *http.Request) {
 		Multiple         bool
 	}{origin, q.Get("client_id"), q.Get("multiple") == "1" || q.Get("multiple") == "true"}
 	if err := h.picker.Execute(&buf, data); err != nil {
-		h.Logger.LogAttrs(r.Context(), slog.LevelError, "picker: rendering failed", slog.Any("err", err))
+		h.logger.LogAttrs(r.Context(), slog.LevelError, "picker: rendering failed", slog.Any("err", err))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -263,7 +261,7 @@ func (h *Handler) pickerOrigin(ctx context.Context, clientID, origin, base strin
 		return "", drive.E(op, drive.Invalid, "origin must be scheme://host[:port]")
 	}
 	var app *meta.App
-	err := h.Meta.View(ctx, func(tx meta.Tx) error {
+	err := h.meta.View(ctx, func(tx meta.Tx) error {
 		var err error
 		app, err = tx.App(ctx, clientID)
 		return err
@@ -320,8 +318,8 @@ func parseOrigin(raw string) (string, bool) {
 
 // baseURL is the public base URL for r, without a trailing slash.
 func (h *Handler) baseURL(r *http.Request) string {
-	if h.PublicURL != "" {
-		return strings.TrimSuffix(h.PublicURL, "/")
+	if h.publicURL != "" {
+		return strings.TrimSuffix(h.publicURL, "/")
 	}
 	scheme := "http"
 	if r.TLS != nil {
