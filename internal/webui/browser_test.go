@@ -119,10 +119,13 @@ var screenshotDir = sync.OnceValues(func() (string, error) {
 })
 
 // newBrowser starts headless Chromium for t, or skips t when it is not
-// installed. The browser stops when ctx ends or t ends.
+// installed (fails it under CI, where the browser tests must run). The browser stops when ctx ends or t ends.
 func newBrowser(t *testing.T, ctx context.Context) *browserTest {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing; CI must run scripts/install-chromium.sh (scripts/test.sh does)", chromiumPath)
+		}
 		t.Skipf("%s is missing; run scripts/install-chromium.sh (as root) to run the browser tests", chromiumPath)
 	}
 	shots, err := screenshotDir()
