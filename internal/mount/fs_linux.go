@@ -203,7 +203,13 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 
 func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	kids := n.m.tree.list(n.id)
-	out := make([]fuse.DirEntry, 0, len(kids))
+	up := uint64(1)
+	if _, p := n.Parent(); p != nil {
+		up = p.StableAttr().Ino
+	}
+	out := make([]fuse.DirEntry, 0, len(kids)+2)
+	out = append(out, fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR, Ino: n.StableAttr().Ino},
+		fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR, Ino: up})
 	for _, k := range kids {
 		out = append(out, fuse.DirEntry{Name: k.name, Mode: modeOf(k.node), Ino: n.m.ino(n.m.inoKey(&n.Inode, k.node))})
 	}
