@@ -38,8 +38,8 @@ func SignWebhook(secret string, timestamp int64, body []byte) string {
 // header must lie within tolerance of now (which rejects replays of old
 // deliveries), and one v1 value of the signature header must be the
 // HMAC-SHA256 under secret of the timestamp, '.', and the raw body. It
-// returns ErrWebhookTimestamp or ErrWebhookSignature on failure. Compare
-// in constant time is done for you; pass the body exactly as received.
+// returns ErrWebhookTimestamp or ErrWebhookSignature on failure. The
+// comparison takes constant time; pass the body exactly as received.
 func VerifyWebhook(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
 	raw := h.Get(acd.WebhookTimestampHeader)
 	ts, err := strconv.ParseInt(raw, 10, 64)
