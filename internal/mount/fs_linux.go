@@ -109,11 +109,28 @@ func modeOf(n *acd.Node) uint32 {
 	return syscall.S_IFREG
 }
 
-// child returns the inode showing n in folder parent.
-func (m *mountFS) child(ctx context.Context, parent *fs.Inode, n *acd.Node) *fs.Inode {
+// child returns the inode showing n in folder parent: the one the
+// folder already links under that name (a folder keeps its inode across
+// a rename), or the one of its identity.
+func (m *mountFS) child(ctx context.Context, parent *fs.Inode, name string, n *acd.Node) *fs.Inode {
+	if ch := parent.GetChild(name); ch != nil {
+		if cn, ok := ch.Operations().(*node); ok && cn.id == n.ID && ch.StableAttr().Mode == modeOf(n) {
+			return ch
+		}
+	}
 	ch := parent.NewInode(ctx, &node{m: m, id: n.ID}, fs.StableAttr{Mode: modeOf(n), Ino: m.ino(m.inoKey(parent, n))})
 	m.track(n.ID, ch)
 	return ch
+}
+
+// childIno is the inode number readdir reports for n in folder parent.
+func (m *mountFS) childIno(parent *fs.Inode, name string, n *acd.Node) uint64 {
+	if ch := parent.GetChild(name); ch != nil {
+		if cn, ok := ch.Operations().(*node); ok && cn.id == n.ID {
+			return ch.StableAttr().Ino
+		}
+	}
+	return m.ino(m.inoKey(parent, n))
 }
 
 // track records that in shows node id, for invalidations.
@@ -194,7 +211,7 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 	if c == nil {
 		return nil, syscall.ENOENT
 	}
-	ch := n.m.child(ctx, &n.Inode, c)
+	ch := n.m.child(ctx, &n.Inode, name, c)
 	n.m.fill(c, &out.Attr)
 	n.m.spoolAttr(c.ID, &out.Attr)
 	out.Ino = ch.StableAttr().Ino
@@ -211,7 +228,7 @@ func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	out = append(out, fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR, Ino: n.StableAttr().Ino},
 		fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR, Ino: up})
 	for _, k := range kids {
-		out = append(out, fuse.DirEntry{Name: k.name, Mode: modeOf(k.node), Ino: n.m.ino(n.m.inoKey(&n.Inode, k.node))})
+		out = append(out, fuse.DirEntry{Name: k.name, Mode: modeOf(k.node), Ino: n.m.childIno(&n.Inode, k.name, k.node)})
 	}
 	return fs.NewListDirStream(out), 0
 }
@@ -297,7 +314,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	}
 	n.m.tree.put(f)
 	n.m.fill(f, &out.Attr)
-	return n.m.child(ctx, &n.Inode, f), 0
+	return n.m.child(ctx, &n.Inode, name, f), 0
 }
 
 func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
@@ -317,7 +334,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	if err != nil {
 		return nil, nil, 0, n.m.fail(ctx, "create", name, err)
 	}
-	ch := n.m.child(ctx, &n.Inode, f)
+	ch := n.m.child(ctx, &n.Inode, name, f)
 	n.m.fill(f, &out.Attr)
 	return ch, &handle{n: ch.Operations().(*node), sp: sp, last: f}, 0, 0
 }
