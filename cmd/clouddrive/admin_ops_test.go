@@ -14,7 +14,7 @@ import (
 )
 
 // TestStoreFlagsEverywhere checks that every command with --data also
-// takes --db and --blobs, with the environment variables as defaults.
+// takes --db, --blobs and --config, and reads them from the environment.
 func TestStoreFlagsEverywhere(t *testing.T) {
 	t.Setenv("CLOUDDRIVE_DB", "postgres://from-env/db")
 	t.Setenv("CLOUDDRIVE_BLOBS", "s3://from-env")
@@ -23,12 +23,18 @@ func TestStoreFlagsEverywhere(t *testing.T) {
 	walk = func(c *cobra.Command) {
 		if c.Flags().Lookup("data") != nil {
 			seen++
+			if c.Flags().Lookup("config") == nil {
+				t.Errorf("%s has --data but no --config", c.CommandPath())
+			}
+			if _, err := applySettings(c, os.Getenv); err != nil {
+				t.Errorf("%s: %v", c.CommandPath(), err)
+			}
 			for flag, env := range map[string]string{"db": "postgres://from-env/db", "blobs": "s3://from-env"} {
 				f := c.Flags().Lookup(flag)
 				if f == nil {
 					t.Errorf("%s has --data but no --%s", c.CommandPath(), flag)
-				} else if f.DefValue != env {
-					t.Errorf("%s --%s default = %q, want %q from the environment", c.CommandPath(), flag, f.DefValue, env)
+				} else if f.Value.String() != env {
+					t.Errorf("%s --%s = %q, want %q from the environment", c.CommandPath(), flag, f.Value.String(), env)
 				}
 			}
 		}

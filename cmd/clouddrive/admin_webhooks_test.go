@@ -65,7 +65,7 @@ func TestAdminWebhook(t *testing.T) {
 	// A change while a server runs: both subscriptions take node.created;
 	// the receiver fails, so both deliveries stay pending.
 	ctx := context.Background()
-	a, err := app.Open(ctx, app.Config{DataDir: data, WebhookPoll: -1})
+	a, err := app.Open(ctx, app.Config{DataDir: data, WebhookPoll: -1, WebhookAllowInternal: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,8 @@ import (
 
 func newServe(stdout, stderr io.Writer) *cobra.Command {
 	var addr, data, publicURL, logFormat, logLevel, tlsCert, tlsKey string
-	var shutdown, gcInterval, gcGrace, tokenTTL time.Duration
+	var shutdown, gcInterval, gcGrace, tokenTTL, webhookTimeout time.Duration
+	var webhookInternal bool
 	var defaultQuota string
 	var limits ratelimit.Limits
 	var perToken, perUser float64
@@ -92,6 +93,10 @@ certificate and key from the same files.`,
 			}
 			cfg.PublicURL, cfg.Logger, cfg.GCGrace, cfg.DefaultQuota, cfg.RateLimits = publicURL, log, gcGrace, quota, limits
 			cfg.AccessTokenTTL = tokenTTL
+			if webhookTimeout < time.Second || webhookTimeout > 5*time.Minute {
+				return fmt.Errorf("setting webhook-timeout: must be between 1s and 5m, not %s", webhookTimeout)
+			}
+			cfg.WebhookTimeout, cfg.WebhookAllowInternal = webhookTimeout, webhookInternal
 			a, err := app.Open(ctx, cfg)
 			if err != nil {
 				return err
@@ -171,6 +176,9 @@ certificate and key from the same files.`,
 	cmd.Flags().DurationVar(&tokenTTL, "access-token-ttl", time.Hour, "lifetime of OAuth access tokens (refresh tokens renew them)")
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) file; with --tls-key the server speaks HTTPS, and SIGHUP reloads both")
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
+	cmd.Flags().DurationVar(&webhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook delivery attempt may take")
+	cmd.Flags().BoolVar(&webhookInternal, "webhook-allow-internal", false,
+		"let webhooks deliver to loopback, private and link-local addresses (refused by default, against SSRF)")
 	cmd.Flags().Bool("print-config", false, "print the effective settings (secrets masked) with their sources, then exit")
 	return cmd
 }

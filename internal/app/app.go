@@ -68,6 +68,11 @@ type Config struct {
 	// deliveries besides being woken by commits (default 1 s); negative
 	// starts no dispatcher (tests call App.Webhooks.RunOnce).
 	WebhookPoll time.Duration
+	// WebhookAllowInternal lets webhook deliveries go to loopback, private
+	// and link-local addresses (refused by default: see webhook.NewClient).
+	WebhookAllowInternal bool
+	// WebhookTimeout bounds one delivery attempt (default 10 s).
+	WebhookTimeout time.Duration
 }
 
 // App is an opened server.
@@ -162,8 +167,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	svc := NewNodes(cfg, mx.Meta(m), mx.Blobs(b))
 	notifier := changes.NewNotifier()
 	tokens := &auth.Tokens{Meta: m, Now: cfg.Now}
-	hooks := &webhook.Dispatcher{Meta: mx.Meta(m), Now: cfg.Now,
-		Logger: cfg.Logger.With("component", "webhook"), Observer: mx.NewWebhooks()}
+	hooks := &webhook.Dispatcher{Meta: mx.Meta(m), Now: cfg.Now, Client: webhook.NewClient(cfg.WebhookAllowInternal),
+		Timeout: cfg.WebhookTimeout, Logger: cfg.Logger.With("component", "webhook"), Observer: mx.NewWebhooks()}
 	outbox, _ := svc.Events.(*webhook.Outbox)
 	svc.Committed = func(userID string) {
 		notifier.Notify(userID)

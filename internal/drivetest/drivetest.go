@@ -72,6 +72,10 @@ type Options struct {
 	// WebhookPoll sets app.Config.WebhookPoll; negative starts no webhook
 	// dispatcher, so the test drives it with App.Webhooks.RunOnce.
 	WebhookPoll time.Duration
+	// WebhookRefuseInternal keeps the production default of refusing
+	// webhook deliveries to internal addresses; test servers otherwise
+	// allow them, since their receivers listen on loopback.
+	WebhookRefuseInternal bool
 }
 
 // New starts a server and stops it when the test ends.
@@ -87,7 +91,7 @@ func New(t testing.TB, opts Options) *Server {
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
 	cfg := app.Config{DataDir: dir, Logger: log, Now: opts.Now, NewID: opts.NewID, DefaultQuota: opts.DefaultQuota, RateLimits: opts.RateLimits,
-		WebhookPoll: opts.WebhookPoll}
+		WebhookPoll: opts.WebhookPoll, WebhookAllowInternal: !opts.WebhookRefuseInternal}
 	sel := opts.Stores
 	if sel == "" {
 		sel = os.Getenv(EnvStores)

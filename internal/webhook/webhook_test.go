@@ -642,3 +642,30 @@ func TestFilterAndGrants(t *testing.T) {
 		t.Errorf("events received mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestRefuseInternalAddresses: by default (serve without
+// --webhook-allow-internal) a delivery to a loopback receiver is not
+// made: the attempt fails at connect time, is recorded with the reason,
+// and is retried on the schedule like any failure.
+func TestRefuseInternalAddresses(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, drivetest.Options{WebhookRefuseInternal: true})
+	e.subscribe(acd.EventNodeCreated)
+	root, err := e.c.Root(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.CreateFolder(ctx, root.ID, "x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.dispatch(); n != 1 {
+		t.Fatalf("RunOnce attempted %d deliveries, want 1", n)
+	}
+	if hits := e.recv.take(); len(hits) != 0 {
+		t.Fatalf("the loopback receiver got %d requests, want none", len(hits))
+	}
+	ds := e.deliveries(meta.DeliveryFilter{})
+	if len(ds) != 1 || !strings.Contains(ds[0].LastError, "internal address") || ds[0].Status != meta.DeliveryPending {
+		t.Fatalf("deliveries = %+v, want one pending with an internal-address error", ds)
+	}
+}
