@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,8 @@ func TestWebhooksAPI(t *testing.T) {
 	if st != http.StatusCreated {
 		t.Fatalf("POST webhooks without secret = %d %s, want 201", st, b)
 	}
-	if second := decodeHook(t, b); len(second.Secret) != 64 || len(second.Events) != 0 || second.Events == nil {
+	second := decodeHook(t, b)
+	if len(second.Secret) != 64 || len(second.Events) != 0 || second.Events == nil {
 		t.Errorf("POST webhooks without secret or events = secret %q, events %#v; want a generated 64-hex secret and []", second.Secret, second.Events)
 	}
 
@@ -103,8 +105,11 @@ func TestWebhooksAPI(t *testing.T) {
 		if err := json.Unmarshal(b, &l); err != nil || st != http.StatusOK {
 			t.Fatalf("GET webhooks = %d %s", st, b)
 		}
-		if l.Count != 2 || len(l.Data) != 2 || l.Data[0].ID != created.ID {
-			t.Errorf("GET webhooks (alice, app-a) = %s, want her two subscriptions, oldest first", b)
+		// Both were created at the same (fixed) time: the id breaks the tie.
+		wantIDs := []string{created.ID, second.ID}
+		slices.Sort(wantIDs)
+		if l.Count != 2 || len(l.Data) != 2 || l.Data[0].ID != wantIDs[0] || l.Data[1].ID != wantIDs[1] {
+			t.Errorf("GET webhooks (alice, app-a) = %s, want her two subscriptions in (createdDate, id) order", b)
 		}
 		for _, w := range l.Data {
 			if w.Secret != "" {
