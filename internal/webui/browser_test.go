@@ -175,13 +175,13 @@ func (b *browserTest) signIn(server, user, pass string) {
 	b.do(b.ctx, "sign in",
 		chromedp.Navigate(server+"/"),
 		chromedp.WaitVisible(chromedp.ID("signin-btn")),
-		chromedp.Click(chromedp.ID("signin-btn")),
+		click(chromedp.ID("signin-btn")),
 		chromedp.WaitVisible(chromedp.ID("password")),
 		chromedp.SendKeys(chromedp.ID("username"), user),
 		chromedp.SendKeys(chromedp.ID("password"), pass),
 		chromedp.Submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS(`button[value=approve]`)),
-		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
+		click(chromedp.CSS(`button[value=approve]`)),
 		chromedp.WaitReady(chromedp.CSS(`body[data-ready="1"]`)),
 	)
 	if loc := eval[string](b, b.ctx, "location.pathname"); loc != "/ui/" {
@@ -280,10 +280,10 @@ func TestBrowser(t *testing.T) {
 
 	newFolder := func(name string) {
 		b.do(tab, "new folder "+name,
-			chromedp.Click(chromedp.ID("new-folder")),
+			click(chromedp.ID("new-folder")),
 			chromedp.WaitVisible(chromedp.ID("dlg-input")),
 			chromedp.SetValue(chromedp.ID("dlg-input"), name),
-			chromedp.Click(chromedp.ID("dlg-ok")),
+			click(chromedp.ID("dlg-ok")),
 			chromedp.WaitVisible(chromedp.CSS(row(name))),
 		)
 	}
@@ -313,29 +313,29 @@ func TestBrowser(t *testing.T) {
 	)
 	b.shot(tab, "01-list-uploads")
 	b.do(tab, "grid view",
-		chromedp.Click(chromedp.ID("view-grid")),
+		click(chromedp.ID("view-grid")),
 		chromedp.WaitVisible(chromedp.CSS(`.grid .cell[data-name="sea.png"] img.thumb-img[src^="blob:"]`)),
 	)
 	b.shot(tab, "02-grid-thumbnails")
-	b.do(tab, "list view", chromedp.Click(chromedp.ID("view-list")), chromedp.WaitVisible(chromedp.CSS(`.row[data-name="sea.png"]`)))
+	b.do(tab, "list view", click(chromedp.ID("view-list")), chromedp.WaitVisible(chromedp.CSS(`.row[data-name="sea.png"]`)))
 
 	// Rename sea.png to beach.png, then move it to Archive.
 	b.do(tab, "rename",
-		chromedp.Click(chromedp.CSS(row("sea.png")+" input.check")),
-		chromedp.Click(chromedp.CSS(`#selbar [data-act=rename]`)),
+		click(chromedp.CSS(row("sea.png")+" input.check")),
+		click(chromedp.CSS(`#selbar [data-act=rename]`)),
 		chromedp.WaitVisible(chromedp.ID("dlg-input")),
 		chromedp.SetValue(chromedp.ID("dlg-input"), "beach.png"),
-		chromedp.Click(chromedp.ID("dlg-ok")),
+		click(chromedp.ID("dlg-ok")),
 		chromedp.WaitVisible(chromedp.CSS(row("beach.png"))),
 	)
 	b.do(tab, "move",
-		chromedp.Click(chromedp.CSS(`#selbar [data-act=move]`)),
+		click(chromedp.CSS(`#selbar [data-act=move]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.folder-btn[data-name="Archive"]`)),
-		chromedp.Click(chromedp.CSS(`.folder-btn[data-name="Archive"]`)),
+		click(chromedp.CSS(`.folder-btn[data-name="Archive"]`)),
 	)
 	b.shot(tab, "03-move-dialog")
 	b.do(tab, "move here",
-		chromedp.Click(chromedp.ID("move-ok")),
+		click(chromedp.ID("move-ok")),
 		chromedp.WaitNotPresent(chromedp.CSS(row("beach.png"))),
 	)
 	a := apiClient{t: t, base: s.URL, token: token}
@@ -347,20 +347,20 @@ func TestBrowser(t *testing.T) {
 
 	// Trash sunset.png, find it in the trash, restore it.
 	b.do(tab, "trash",
-		chromedp.Click(chromedp.CSS(row("sunset.png")+" input.check")),
-		chromedp.Click(chromedp.CSS(`#selbar [data-act=trash]`)),
+		click(chromedp.CSS(row("sunset.png")+" input.check")),
+		click(chromedp.CSS(`#selbar [data-act=trash]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(row("sunset.png"))),
-		chromedp.Click(chromedp.ID("nav-trash")),
+		click(chromedp.ID("nav-trash")),
 		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
 	)
 	b.shot(tab, "04-trash")
 	b.do(tab, "restore",
-		chromedp.Click(chromedp.CSS(row("sunset.png")+" input.check")),
-		chromedp.Click(chromedp.CSS(`#selbar [data-act=restore]`)),
+		click(chromedp.CSS(row("sunset.png")+" input.check")),
+		click(chromedp.CSS(`#selbar [data-act=restore]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(row("sunset.png"))),
-		chromedp.Click(chromedp.ID("nav-files")),
+		click(chromedp.ID("nav-files")),
 		chromedp.WaitVisible(chromedp.CSS(row("Photos"))),
-		chromedp.Click(chromedp.CSS(row("Photos")+" .name")),
+		click(chromedp.CSS(row("Photos")+" .name")),
 		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
 	)
 
@@ -373,17 +373,17 @@ func TestBrowser(t *testing.T) {
 	)
 	b.shot(tab, "05-upload-conflict")
 	b.do(tab, "keep both",
-		chromedp.Click(chromedp.ID("conflict-rename")),
+		click(chromedp.ID("conflict-rename")),
 		chromedp.WaitVisible(chromedp.CSS(row("sunset (1).png"))),
-		chromedp.Click(chromedp.CSS(row("sunset (1).png")+" input.check")),
-		chromedp.Click(chromedp.CSS(`#selbar [data-act=trash]`)),
+		click(chromedp.CSS(row("sunset (1).png")+" input.check")),
+		click(chromedp.CSS(`#selbar [data-act=trash]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(row("sunset (1).png"))),
 	)
 
 	// Download sunset.png (through a temp link) and compare the bytes.
 	b.do(tab, "download",
-		chromedp.Click(chromedp.CSS(row("sunset.png")+" input.check")),
-		chromedp.Click(chromedp.CSS(`#selbar [data-act=download]`)),
+		click(chromedp.CSS(row("sunset.png")+" input.check")),
+		click(chromedp.CSS(`#selbar [data-act=download]`)),
 	)
 	if got := waitFile(t, downloads, "sunset.png"); !bytes.Equal(got, sunset) {
 		t.Errorf("downloaded sunset.png is %d bytes, differs from the %d uploaded", len(got), len(sunset))
@@ -392,7 +392,7 @@ func TestBrowser(t *testing.T) {
 	// Properties show the MD5 the server computed.
 	sum := md5.Sum(sunset)
 	b.do(tab, "properties",
-		chromedp.Click(chromedp.CSS(`#selbar [data-act=props]`)),
+		click(chromedp.CSS(`#selbar [data-act=props]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#props dd[data-prop=md5]`)),
 	)
 	if got := eval[string](b, tab, `document.querySelector('#props dd[data-prop=md5]').textContent`); got != hex.EncodeToString(sum[:]) {
@@ -403,10 +403,10 @@ func TestBrowser(t *testing.T) {
 
 	// Download the Photos folder as a zip.
 	b.do(tab, "download folder",
-		chromedp.Click(chromedp.CSS(`#crumbs button`)),
+		click(chromedp.CSS(`#crumbs button`)),
 		chromedp.WaitVisible(chromedp.CSS(row("Photos"))),
-		chromedp.Click(chromedp.CSS(row("Photos")+" input.check")),
-		chromedp.Click(chromedp.CSS(`#selbar [data-act=download]`)),
+		click(chromedp.CSS(row("Photos")+" input.check")),
+		click(chromedp.CSS(`#selbar [data-act=download]`)),
 	)
 	zipped := waitFile(t, downloads, "Photos.zip")
 	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
@@ -416,7 +416,7 @@ func TestBrowser(t *testing.T) {
 	if len(zr.File) != 1 || zr.File[0].Name != "sunset.png" {
 		t.Errorf("Photos.zip entries %v, want [sunset.png]", zr.File)
 	}
-	b.do(tab, "clear", chromedp.Click(chromedp.CSS(`#selbar [data-act=clear]`)))
+	b.do(tab, "clear", click(chromedp.CSS(`#selbar [data-act=clear]`)))
 
 	// Search by name.
 	b.do(tab, "search",
@@ -433,10 +433,10 @@ func TestBrowser(t *testing.T) {
 	if linksServed {
 		// Share beach.png and fetch the link without any session.
 		b.do(tab, "share",
-			chromedp.Click(chromedp.CSS(row("beach.png")+" input.check")),
-			chromedp.Click(chromedp.CSS(`#selbar [data-act=share]`)),
+			click(chromedp.CSS(row("beach.png")+" input.check")),
+			click(chromedp.CSS(`#selbar [data-act=share]`)),
 			chromedp.WaitVisible(chromedp.ID("link-create")),
-			chromedp.Click(chromedp.ID("link-create")),
+			click(chromedp.ID("link-create")),
 			chromedp.WaitVisible(chromedp.CSS(`dialog .link-url`)),
 		)
 		b.shot(tab, "08-share")
@@ -448,7 +448,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// A phone-sized screen.
-	b.do(tab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Click(chromedp.ID("nav-files")),
+	b.do(tab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), click(chromedp.ID("nav-files")),
 		chromedp.WaitVisible(chromedp.CSS(row("Photos"))))
 	b.shot(tab, "09-phone")
 	b.do(tab, "desktop", chromedp.EmulateViewport(1280, 720), poll(`window.innerWidth > 1000`))
@@ -459,7 +459,7 @@ func TestBrowser(t *testing.T) {
 	b.do(tab, "refresh",
 		poll(`(() => { const t = JSON.parse(sessionStorage.getItem('clouddrive.tokens')); t.expiresAt = 0;
 			sessionStorage.setItem('clouddrive.tokens', JSON.stringify(t)); return true; })()`),
-		chromedp.Click(chromedp.ID("nav-trash")),
+		click(chromedp.ID("nav-trash")),
 		chromedp.WaitVisible(chromedp.CSS(row("sunset (1).png"))),
 	)
 	access := eval[string](b, tab, `JSON.parse(sessionStorage.getItem('clouddrive.tokens')).access`)
@@ -470,7 +470,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("refreshed access token: status %d", st)
 	}
 	b.do(tab, "sign out",
-		chromedp.Click(chromedp.ID("logout")),
+		click(chromedp.ID("logout")),
 		chromedp.WaitVisible(chromedp.ID("signin-btn")),
 	)
 	if st, _ := (apiClient{t: t, base: s.URL, token: access}).do("GET", "/drive/v1/account/quota", ""); st != 401 {
@@ -490,7 +490,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("open")),
 	)
 	popupID := chromedp.WaitNewTarget(siteTab, func(info *target.Info) bool { return strings.Contains(info.URL, "/picker") || info.Type == "page" })
-	b.do(siteTab, "open picker", chromedp.Click(chromedp.ID("open")))
+	b.do(siteTab, "open picker", click(chromedp.ID("open")))
 	var id target.ID
 	select {
 	case id = <-popupID:
@@ -502,19 +502,19 @@ func TestBrowser(t *testing.T) {
 	b.logConsole(popup, "picker")
 	b.do(popup, "picker sign in",
 		chromedp.WaitVisible(chromedp.ID("signin-btn")),
-		chromedp.Click(chromedp.ID("signin-btn")),
+		click(chromedp.ID("signin-btn")),
 		chromedp.WaitVisible(chromedp.CSS(`button[value=approve]`)),
-		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
+		click(chromedp.CSS(`button[value=approve]`)),
 		chromedp.WaitReady(chromedp.CSS(`body[data-ready="1"]`)),
 		chromedp.WaitVisible(chromedp.CSS(row("Photos"))),
 	)
 	b.do(popup, "pick",
-		chromedp.Click(chromedp.CSS(row("Photos")+" .name")),
+		click(chromedp.CSS(row("Photos")+" .name")),
 		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
-		chromedp.Click(chromedp.CSS(row("sunset.png")+" input.check")),
+		click(chromedp.CSS(row("sunset.png")+" input.check")),
 	)
 	b.shot(popup, "10-picker")
-	b.do(popup, "choose", chromedp.Click(chromedp.ID("choose")))
+	b.do(popup, "choose", click(chromedp.ID("choose")))
 	b.do(siteTab, "picked", poll(`document.getElementById('result').textContent.includes('clouddrive:picked')`))
 	b.shot(siteTab, "11-picker-result")
 	var msg struct {
@@ -538,6 +538,28 @@ func TestBrowser(t *testing.T) {
 }
 
 // poll waits until the JavaScript expression is true.
+// click is chromedp.Click that survives a re-render: the file list is
+// virtualised and redraws rows, so the node a query found may be gone
+// before the click lands ("Could not find node with given id"); then it
+// queries again.
+func click[S chromedp.Selectable](sel S, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		for range 10 {
+			_, err = chromedp.Click(sel, opts...)(ctx, t)
+			if err == nil || !strings.Contains(err.Error(), "Could not find node") {
+				return chromedp.Void{}, err
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		return chromedp.Void{}, err
+	}
+}
+
 func poll(expr string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		_, err := chromedp.Poll[bool](expr)(ctx, t)
@@ -668,11 +690,11 @@ func TestBrowserLargeFolder(t *testing.T) {
 		t.Errorf("upload over quota says %q", msg)
 	}
 	b.shot(b.ctx, "13-quota-exceeded")
-	b.do(b.ctx, "close uploads", chromedp.Click(chromedp.ID("uploads-close")))
+	b.do(b.ctx, "close uploads", click(chromedp.ID("uploads-close")))
 
 	last := fmt.Sprintf("item-%05d", n-1)
 	b.do(b.ctx, "open Big",
-		chromedp.Click(chromedp.CSS(row("Big")+" .name")),
+		click(chromedp.CSS(row("Big")+" .name")),
 		chromedp.WaitVisible(chromedp.CSS(row("item-00000"))),
 	)
 	inPage := func() int { return eval[int](b, b.ctx, `document.querySelectorAll('[role=listitem]').length`) }
