@@ -29,7 +29,10 @@ import (
 	"github.com/clouddrive/clouddrive/internal/drivetest"
 )
 
-// requireFUSE skips the test where a FUSE mount cannot work.
+// requireFUSE skips the test where a FUSE mount cannot work: /dev/fuse
+// cannot be opened (not root, no module), or, outside CI, fusermount3 is
+// missing. Under CI a missing fusermount3 fails, since the CI script
+// installs it.
 func requireFUSE(t *testing.T) {
 	t.Helper()
 	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
@@ -38,6 +41,9 @@ func requireFUSE(t *testing.T) {
 	}
 	f.Close()
 	if _, err := exec.LookPath("fusermount3"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("fusermount3 missing under CI: scripts/test.sh runs scripts/install-fuse.sh, which should have installed fuse3")
+		}
 		t.Skip("FUSE mount tests skipped: fusermount3 missing; run scripts/install-fuse.sh (as root) or apt-get install fuse3")
 	}
 }
