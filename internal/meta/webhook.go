@@ -56,6 +56,10 @@ type WebhookTx interface {
 	// Deliveries lists deliveries newest first (creation time, then id,
 	// descending), with event and subscription fields. Never nil.
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+	// PruneWebhookEvents deletes up to limit events created before before
+	// none of whose deliveries is pending, with their deliveries, and
+	// returns how many events it deleted.
+	PruneWebhookEvents(ctx context.Context, before time.Time, limit int) (int, error)
 	// CountDeliveries counts the deliveries with the given status.
 	CountDeliveries(ctx context.Context, status string) (int64, error)
 }

@@ -21,6 +21,9 @@ const (
 	DefaultTimeout     = 10 * time.Second
 	DefaultPerEndpoint = 4
 	DefaultBatch       = 64
+	DefaultRetention   = 30 * 24 * time.Hour
+	pruneEvery         = time.Hour
+	pruneBatch         = 500
 	DefaultPoll        = time.Second
 )
 
@@ -62,6 +65,12 @@ type Dispatcher struct {
 	Retries []time.Duration
 	// Observer, if set, gets the measurements.
 	Observer Observer
+	// Retention is how long events whose deliveries all ended (delivered
+	// or dead) are kept for `admin webhook deliveries` and replay before
+	// Prune deletes them (default DefaultRetention).
+	Retention time.Duration
+
+	lastPrune time.Time // guarded by mu
 
 	once   sync.Once
 	wake   chan struct{}
@@ -145,11 +154,57 @@ func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
 				break
 			}
 		}
+		d.maybePrune(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-d.wake:
+		}
+	}
+}
+
+// maybePrune runs Prune at most once per pruneEvery.
+func (d *Dispatcher) maybePrune(ctx context.Context) {
+	now := d.Now()
+	d.mu.Lock()
+	due := now.Sub(d.lastPrune) >= pruneEvery
+	if due {
+		d.lastPrune = now
+	}
+	d.mu.Unlock()
+	if !due {
+		return
+	}
+	if n, err := d.Prune(ctx); err != nil {
+		if ctx.Err() == nil {
+			d.Logger.Warn("webhook prune failed", "err", err)
+		}
+	} else if n > 0 {
+		d.Logger.Info("webhook events pruned", "events", n)
+	}
+}
+
+// Prune deletes the events older than Retention whose deliveries all
+// ended, in batches, and returns how many it deleted.
+func (d *Dispatcher) Prune(ctx context.Context) (int, error) {
+	d.init()
+	keep := d.Retention
+	if keep <= 0 {
+		keep = DefaultRetention
+	}
+	before := d.Now().Add(-keep)
+	total := 0
+	for {
+		var n int
+		err := d.Meta.Update(ctx, func(tx meta.Tx) error {
+			var err error
+			n, err = tx.PruneWebhookEvents(ctx, before, pruneBatch)
+			return err
+		})
+		total += n
+		if err != nil || n < pruneBatch {
+			return total, err
 		}
 	}
 }

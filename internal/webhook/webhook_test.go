@@ -462,6 +462,19 @@ func TestRetryScheduleAndReplay(t *testing.T) {
 	if got := e.deliveries(meta.DeliveryFilter{Status: meta.DeliveryDelivered}); len(got) != 1 || got[0].ID != dead[0].ID {
 		t.Errorf("delivered deliveries after replay = %d, want the replayed one", len(got))
 	}
+
+	// Finished events are kept for the retention period (30 days), then
+	// pruned with their deliveries.
+	if n, err := e.s.App.Webhooks.Prune(ctx); n != 0 || err != nil {
+		t.Errorf("Prune within the retention = %d, %v; want 0", n, err)
+	}
+	e.clock.Add(webhook.DefaultRetention)
+	if n, err := e.s.App.Webhooks.Prune(ctx); n != 1 || err != nil {
+		t.Errorf("Prune after the retention = %d, %v; want 1", n, err)
+	}
+	if got := e.deliveries(meta.DeliveryFilter{}); len(got) != 0 {
+		t.Errorf("deliveries after pruning = %d, want 0", len(got))
+	}
 }
 
 func mustInt(t *testing.T, s string) int64 {

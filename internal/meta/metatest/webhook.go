@@ -37,6 +37,7 @@ func webhookTests() []struct {
 		{"FinishDelivery", testFinishDelivery},
 		{"RequeueDelivery", testRequeueDelivery},
 		{"DeliveriesFilter", testDeliveriesFilter},
+		{"PruneWebhookEvents", testPruneWebhookEvents},
 		{"DeleteUserAndAppWebhooks", testDeleteUserAndAppWebhooks},
 	}
 }
@@ -532,5 +533,68 @@ func testDeleteUserAndAppWebhooks(t *testing.T, s meta.Store) {
 	}
 	if diff := gocmp.Diff([]string{db[0].ID}, deliveryIDs(ds)); diff != "" {
 		t.Errorf("Deliveries after DeleteApp(app1) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// testPruneWebhookEvents: events older than the cut-off whose deliveries
+// are all delivered or dead go, with their deliveries; an event with a
+// pending delivery, or a newer one, stays.
+func testPruneWebhookEvents(t *testing.T, s meta.Store) {
+	u, _ := createUser(t, s, "alice")
+	w1, w2 := newWebhook("app1", u.ID, 0), newWebhook("app2", u.ID, 0)
+	insertWebhooks(t, s, w1, w2)
+	finish := func(d *meta.Delivery, status string) {
+		t.Helper()
+		d.Status, d.Attempts = status, 1
+		update(t, s, func(ctx context.Context, tx meta.Tx) error { return tx.FinishDelivery(ctx, d) })
+	}
+	// old: both deliveries finished (one delivered, one dead).
+	_, old := outboxEvent(t, s, u.ID, 0, w1, w2)
+	for _, d := range claim(t, s, 0, time.Minute, "lease-1", 2) {
+		if d.WebhookID == w1.ID {
+			finish(d, meta.DeliveryDelivered)
+		} else {
+			finish(d, meta.DeliveryDead)
+		}
+	}
+	// waiting: as old, but one delivery still pending (due later).
+	_, waiting := outboxEvent(t, s, u.ID, time.Second, w1)
+	// recent: finished, but newer than the cut-off.
+	_, recent := outboxEvent(t, s, u.ID, time.Hour, w1)
+	for _, d := range claim(t, s, time.Hour, time.Minute, "lease-2", 2) {
+		if d.ID == recent[0].ID {
+			finish(d, meta.DeliveryDelivered)
+		}
+	}
+
+	var n int
+	update(t, s, func(ctx context.Context, tx meta.Tx) error {
+		var err error
+		n, err = tx.PruneWebhookEvents(ctx, clock(time.Minute), 100)
+		return err
+	})
+	if n != 1 {
+		t.Errorf("PruneWebhookEvents = %d, want 1 (the finished old event)", n)
+	}
+	view(t, s, func(ctx context.Context, tx meta.Tx) error {
+		for _, d := range old {
+			if _, err := tx.Delivery(ctx, d.ID); !drive.Is(drive.NotFound, err) {
+				t.Errorf("delivery %s of the pruned event: err %v, want NotFound", d.ID, err)
+			}
+		}
+		for _, d := range append(waiting, recent...) {
+			if _, err := tx.Delivery(ctx, d.ID); err != nil {
+				t.Errorf("delivery %s that must stay: %v", d.ID, err)
+			}
+		}
+		return nil
+	})
+	update(t, s, func(ctx context.Context, tx meta.Tx) error {
+		var err error
+		n, err = tx.PruneWebhookEvents(ctx, clock(time.Minute), 100)
+		return err
+	})
+	if n != 0 {
+		t.Errorf("second PruneWebhookEvents = %d, want 0", n)
 	}
 }

@@ -311,3 +311,40 @@ func (t *tx) CountDeliveries(ctx context.Context, status string) (int64, error) 
 	err := t.queryRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE status = ?`, status).Scan(&n)
 	return n, drive.Wrap("meta.CountDeliveries", err)
 }
+
+func (t *tx) PruneWebhookEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	const op = "meta.PruneWebhookEvents"
+	// Deliveries go first, explicitly: the foreign key would cascade, but
+	// not every deployment's SQLite connection enforces foreign keys.
+	sel := `SELECT e.id FROM webhook_events e WHERE e.created_at < ?
+		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = ?)
+		ORDER BY e.created_at LIMIT ?`
+	rows, err := t.query(ctx, sel, ms(before), meta.DeliveryPending, limit)
+	if err != nil {
+		return 0, drive.Wrap(op, err)
+	}
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, drive.Wrap(op, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, drive.Wrap(op, err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	in := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	if _, err := t.exec(ctx, `DELETE FROM webhook_deliveries WHERE event_id IN (`+in+`)`, ids...); err != nil {
+		return 0, drive.Wrap(op, err)
+	}
+	if _, err := t.exec(ctx, `DELETE FROM webhook_events WHERE id IN (`+in+`)`, ids...); err != nil {
+		return 0, drive.Wrap(op, err)
+	}
+	return len(ids), nil
+}
