@@ -13,14 +13,8 @@ import (
 
 // derivedTests are the subtests of meta.DerivedTx. Run appends them to its
 // table.
-func derivedTests() []struct {
-	name string
-	fn   func(t *testing.T, s meta.Store)
-} {
-	return []struct {
-		name string
-		fn   func(t *testing.T, s meta.Store)
-	}{
+func derivedTests() []subtest {
+	return []subtest{
 		{"DerivedBlobRoundTrip", testDerivedBlobRoundTrip},
 		{"DerivedInUse", testDerivedInUse},
 	}

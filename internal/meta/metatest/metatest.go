@@ -45,10 +45,7 @@ import (
 // store itself, so that cleanup sees a second Close.
 func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s meta.Store)
-	}{
+	tests := []subtest{
 		{"CreateUser", testCreateUser},
 		{"CreateUserDuplicateName", testCreateUserDuplicateName},
 		{"UserMissing", testUserMissing},
@@ -358,4 +355,11 @@ func checkUTC(t *testing.T, call string, n *drive.Node) {
 			t.Errorf("%s.%s location = %v, want UTC", call, name, tm.Location())
 		}
 	}
+}
+
+// subtest is one conformance test: a name and a function run on a fresh
+// store.
+type subtest struct {
+	name string
+	fn   func(t *testing.T, s meta.Store)
 }

@@ -15,14 +15,8 @@ import (
 
 // oauthTests are the subtests of meta.OAuthTx. Run appends them to its
 // table.
-func oauthTests() []struct {
-	name string
-	fn   func(t *testing.T, s meta.Store)
-} {
-	return []struct {
-		name string
-		fn   func(t *testing.T, s meta.Store)
-	}{
+func oauthTests() []subtest {
+	return []subtest{
 		{"UserPassword", testUserPassword},
 		{"UserPasswordMissingUser", testUserPasswordMissingUser},
 		{"AppRoundTrip", testAppRoundTrip},

@@ -13,14 +13,8 @@ import (
 
 // shareTests are the subtests of meta.ShareTx. Run appends them to its
 // table.
-func shareTests() []struct {
-	name string
-	fn   func(t *testing.T, s meta.Store)
-} {
-	return []struct {
-		name string
-		fn   func(t *testing.T, s meta.Store)
-	}{
+func shareTests() []subtest {
+	return []subtest{
 		{"ShareLinkRoundTrip", testShareLinkRoundTrip},
 		{"ShareLinkConflict", testShareLinkConflict},
 		{"ShareLinksOrdered", testShareLinksOrdered},

@@ -18,14 +18,8 @@ import (
 
 // webhookTests are the subtests of meta.WebhookTx. Run appends them to its
 // table.
-func webhookTests() []struct {
-	name string
-	fn   func(t *testing.T, s meta.Store)
-} {
-	return []struct {
-		name string
-		fn   func(t *testing.T, s meta.Store)
-	}{
+func webhookTests() []subtest {
+	return []subtest{
 		{"WebhookRoundTrip", testWebhookRoundTrip},
 		{"WebhookMissing", testWebhookMissing},
 		{"WebhooksFilter", testWebhooksFilter},
