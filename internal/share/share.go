@@ -1,6 +1,7 @@
 package share
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,6 +11,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/drive"
@@ -34,7 +37,7 @@ type Service struct {
 	PasswordChecks int
 
 	once     sync.Once
-	sem      chan struct{}
+	sem      *semaphore.Weighted
 	throttle auth.FailureThrottle
 }
 
@@ -224,19 +227,11 @@ func (s *Service) CheckPassword(ctx context.Context, l *Link, pw string) (bool, 
 	if pw == "" || len(pw) > MaxPassword {
 		return false, nil
 	}
-	s.once.Do(func() {
-		n := s.PasswordChecks
-		if n <= 0 {
-			n = 2
-		}
-		s.sem = make(chan struct{}, n)
-	})
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return false, drive.E("share.CheckPassword", drive.Unavailable, "request cancelled", ctx.Err())
+	s.once.Do(func() { s.sem = semaphore.NewWeighted(int64(cmp.Or(max(s.PasswordChecks, 0), 2))) })
+	if err := s.sem.Acquire(ctx, 1); err != nil {
+		return false, drive.E("share.CheckPassword", drive.Unavailable, "request cancelled", err)
 	}
-	defer func() { <-s.sem }()
+	defer s.sem.Release(1)
 	now := s.Now()
 	if wait := s.throttle.Wait(l.ID, now); wait > 0 {
 		return false, &drive.Error{Op: "share.CheckPassword", Kind: drive.RateLimited, RetryAfter: wait,

@@ -27,12 +27,15 @@ package thumbnail
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/clouddrive/clouddrive/internal/blob"
 	"github.com/clouddrive/clouddrive/internal/drive"
@@ -52,7 +55,7 @@ type Service struct {
 	Concurrency int
 
 	once      sync.Once
-	sem       chan struct{}
+	sem       *semaphore.Weighted
 	generated atomic.Int64
 }
 
@@ -121,19 +124,11 @@ func (s *Service) render(ctx context.Context, n *drive.Node, box Box) ([]byte, e
 	if n.Content.Size > lim.MaxSourceBytes {
 		return nil, tooLarge("file size")
 	}
-	s.once.Do(func() {
-		n := s.Concurrency
-		if n <= 0 {
-			n = 2
-		}
-		s.sem = make(chan struct{}, n)
-	})
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, drive.E("thumbnail.render", drive.Unavailable, "request cancelled", ctx.Err())
+	s.once.Do(func() { s.sem = semaphore.NewWeighted(int64(cmp.Or(max(s.Concurrency, 0), 2))) })
+	if err := s.sem.Acquire(ctx, 1); err != nil {
+		return nil, drive.E("thumbnail.render", drive.Unavailable, "request cancelled", err)
 	}
-	defer func() { <-s.sem }()
+	defer s.sem.Release(1)
 	data, err := s.read(ctx, n.Content.BlobKey, lim.MaxSourceBytes+1)
 	if err != nil {
 		return nil, err
