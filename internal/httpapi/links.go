@@ -22,13 +22,7 @@ import (
 // shared wraps a share-link handler: 404 when the server has no share
 // service.
 func (s *Server) shared(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.Shares == nil {
-			s.writeError(w, r, drive.E("httpapi", drive.NotFound, "unknown operation "+r.Method+" "+r.URL.Path))
-			return
-		}
-		h(w, r)
-	}
+	return s.ifConfigured(func() bool { return s.Shares != nil }, h)
 }
 
 // linkJSON is a share link as the API returns it.

@@ -71,7 +71,23 @@ func (s *Server) routes(mux *http.ServeMux) {
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.Handler())
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, drive.E("httpapi", drive.NotFound, "unknown operation "+r.Method+" "+r.URL.Path))
-	})
+	mux.HandleFunc("/", s.unknownOperation)
+}
+
+// unknownOperation is the API's 404 for a path or method it does not serve.
+func (s *Server) unknownOperation(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, drive.E("httpapi", drive.NotFound, "unknown operation "+r.Method+" "+r.URL.Path))
+}
+
+// ifConfigured serves h when the optional service it needs is configured
+// (ok reports so), else the unknown-operation 404: a server built without
+// share links or webhooks (some tests) behaves as if they did not exist.
+func (s *Server) ifConfigured(ok func() bool, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !ok() {
+			s.unknownOperation(w, r)
+			return
+		}
+		h(w, r)
+	}
 }

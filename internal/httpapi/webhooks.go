@@ -16,13 +16,7 @@ import (
 
 // hooked answers 404 when the server has no webhook service.
 func (s *Server) hooked(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.Webhooks == nil {
-			s.writeError(w, r, drive.E("httpapi", drive.NotFound, "unknown operation "+r.Method+" "+r.URL.Path))
-			return
-		}
-		h(w, r)
-	}
+	return s.ifConfigured(func() bool { return s.Webhooks != nil }, h)
 }
 
 // webhookOwner returns the calling principal; write requires the write
