@@ -70,7 +70,7 @@ type Dispatcher struct {
 	// Prune deletes them (default DefaultRetention).
 	Retention time.Duration
 
-	lastPrune time.Time // guarded by mu
+	lastPrune time.Time // wall clock; guarded by mu
 
 	once   sync.Once
 	wake   chan struct{}
@@ -139,6 +139,9 @@ func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	d.mu.Lock()
+	d.lastPrune = time.Now()
+	d.mu.Unlock()
 	for {
 		// An idle server (no pending delivery) reads no clock and takes
 		// no write transaction.
@@ -164,9 +167,11 @@ func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
 	}
 }
 
-// maybePrune runs Prune at most once per pruneEvery.
+// maybePrune runs Prune once per pruneEvery of wall-clock time, the first
+// time pruneEvery after Run started. The cadence uses the real clock, not
+// the injected one, so an idle server still reads no injected clock.
 func (d *Dispatcher) maybePrune(ctx context.Context) {
-	now := d.Now()
+	now := time.Now()
 	d.mu.Lock()
 	due := now.Sub(d.lastPrune) >= pruneEvery
 	if due {
