@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/app"
 	"github.com/clouddrive/clouddrive/internal/blob"
+	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/gc"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
 	"github.com/clouddrive/clouddrive/internal/storeconfig"
@@ -64,11 +66,24 @@ func collect(ctx context.Context, c *gc.Collector) (gc.Stats, int, error) {
 func gcLoop(ctx context.Context, c *gc.Collector, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	// Every replica runs this loop; the lease (renewed each run, valid for
+	// two intervals) makes one of them collect, and another take over
+	// when it stops.
+	host, _ := os.Hostname()
+	holder := host + "/" + drive.NewID()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if lead, err := c.Lead(ctx, holder, 2*interval); err != nil || !lead {
+			if err != nil && ctx.Err() == nil {
+				c.Logger.Warn("blob gc: lease check failed; skipping this run", "err", err)
+			} else if err == nil {
+				c.Logger.Debug("blob gc: another replica holds the lease; skipping this run")
+			}
+			continue
 		}
 		st, swept, err := collect(ctx, c)
 		if c.Observe != nil && ctx.Err() == nil {

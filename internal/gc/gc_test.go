@@ -10,6 +10,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/drivetest"
+	"github.com/clouddrive/clouddrive/internal/gc"
 	"github.com/clouddrive/clouddrive/internal/nodes"
 )
 
@@ -18,7 +19,8 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
 func principal(t *testing.T, s *drivetest.Server, user string) context.Context {
 	t.Helper()
@@ -94,4 +96,28 @@ func TestCollect(t *testing.T) {
 		}
 		rc.Close()
 	}
+}
+
+// TestLead: of two replicas' collectors on one store, one holds the lease
+// and renews it; the other takes it over only after it expired.
+func TestLead(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	s := drivetest.New(t, drivetest.Options{Now: clk.Now})
+	a, b := *s.App.GC, *s.App.GC
+	ctx := context.Background()
+	lead := func(c *gc.Collector, holder string, want bool) {
+		t.Helper()
+		if got, err := c.Lead(ctx, holder, time.Hour); got != want || err != nil {
+			t.Fatalf("Lead(%s) at %v = %v, %v; want %v", holder, clk.Now(), got, err, want)
+		}
+	}
+	lead(&a, "replica-a", true)
+	lead(&b, "replica-b", false)
+	clk.add(50 * time.Minute)
+	lead(&a, "replica-a", true) // renewed until +1h50m
+	clk.add(50 * time.Minute)
+	lead(&b, "replica-b", false)
+	clk.add(61 * time.Minute)
+	lead(&b, "replica-b", true) // a stopped renewing
+	lead(&a, "replica-a", false)
 }

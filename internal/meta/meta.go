@@ -134,6 +134,10 @@ type Tx interface {
 	// PutSettingIfAbsent stores value under key unless the key exists, and
 	// returns the value now stored.
 	PutSettingIfAbsent(ctx context.Context, key, value string) (string, error)
+	// SwapSetting replaces the value of key with new if it is old, in one
+	// statement, and reports whether it did (a compare-and-swap: of two
+	// transactions swapping the same old value, one wins).
+	SwapSetting(ctx context.Context, key, old, new string) (bool, error)
 }
 
 // Link is one parent link of a node inside a subtree, with the node's and

@@ -523,6 +523,26 @@ func testSettings(t *testing.T, s meta.Store) {
 		}
 		return nil
 	})
+	update(t, s, func(ctx context.Context, tx meta.Tx) error {
+		for _, c := range []struct {
+			key, old, new string
+			want          bool
+		}{
+			{"link-key", "stale", "x", false},
+			{"missing", "", "x", false},
+			{"other", "", "lease-1", true},
+			{"other", "", "lease-2", false},
+			{"other", "lease-1", "lease-2", true},
+		} {
+			if ok, err := tx.SwapSetting(ctx, c.key, c.old, c.new); ok != c.want || err != nil {
+				t.Errorf("SwapSetting(%s, %q, %q) = %v, %v, want %v", c.key, c.old, c.new, ok, err, c.want)
+			}
+		}
+		if v, _ := tx.Setting(ctx, "other"); v != "lease-2" {
+			t.Errorf("Setting(other) after the swaps = %q, want lease-2", v)
+		}
+		return nil
+	})
 	view(t, s, func(ctx context.Context, tx meta.Tx) error {
 		v, err := tx.Setting(ctx, "link-key")
 		if v != "first" || err != nil {

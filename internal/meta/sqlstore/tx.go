@@ -657,3 +657,12 @@ func (t *tx) PutSettingIfAbsent(ctx context.Context, key, value string) (string,
 	}
 	return t.Setting(ctx, key)
 }
+
+func (t *tx) SwapSetting(ctx context.Context, key, old, new string) (bool, error) {
+	res, err := t.exec(ctx, `UPDATE settings SET value = ? WHERE key = ? AND value = ?`, new, key, old)
+	if err != nil {
+		return false, drive.Wrap("meta.SwapSetting", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, drive.Wrap("meta.SwapSetting", err)
+}
