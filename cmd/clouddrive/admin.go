@@ -11,7 +11,7 @@ import (
 )
 
 func newAdmin(stdout io.Writer) *cobra.Command {
-	admin := &cobra.Command{Use: "admin", Short: "Administer users and tokens (works while the server runs)"}
+	admin := &cobra.Command{Use: "admin", Short: "Administer users, apps, tokens, webhooks and the stores (works while the server runs)"}
 	var data string
 	var ttl time.Duration
 	token := &cobra.Command{

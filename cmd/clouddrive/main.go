@@ -1,10 +1,12 @@
 // Command clouddrive is a self-hosted server that speaks the Amazon Cloud
-// Drive REST API, plus its admin commands.
+// Drive REST API, its admin commands, and the command-line client.
 //
-//	clouddrive serve [--addr HOST:PORT] [--data DIR] [--public-url URL]
-//	clouddrive admin token [--data DIR] [--ttl DURATION] USER
+//	clouddrive serve [--config FILE] [--addr HOST:PORT] [--data DIR] [--public-url URL]
+//	clouddrive admin user|app|token|webhook|gc|backup|restore|migrate ...
+//	clouddrive login|ls|upload|download|mount|... (package internal/cli)
 //
-// Subcommands live one group per file: serve.go, admin.go.
+// Subcommands live one group per file: serve.go (with config.go, tls.go),
+// admin*.go, bench.go, version.go; client.go mounts the client commands.
 package main
 
 import (
@@ -39,7 +41,10 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 so existing ACD clients (rclone's acd backend, go-acd, acd_cli) work against it.
 
 Start a server with no configuration:   clouddrive serve
-Get a bearer token for a user:          clouddrive admin token alice`,
+Add a user, then open <server>/ui/:     clouddrive admin user add alice
+Get a bearer token for a user:          clouddrive admin token alice
+Use the drive from this machine:        clouddrive login --server http://127.0.0.1:8080 --browser
+                                        clouddrive ls /   (upload, download, mount, ...)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
