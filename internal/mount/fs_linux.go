@@ -3,7 +3,6 @@
 package mount
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,8 +49,9 @@ type mountFS struct {
 	mu      sync.Mutex
 	inos    map[string]uint64             // identity key → inode number
 	nextIno uint64                        //
-	live    map[string]map[*fs.Inode]bool // node id → the kernel's inodes showing it
-	spools  map[string]*spool             // node id → spool of a file open for writing
+	nextID  uint64                        // last local id handed to a pending file
+	live    map[string]map[*fs.Inode]bool // node id (resolved) → the kernel's inodes showing it
+	spools  map[string]*spool             // node id (resolved) → spool of a file open for writing or pending
 	quota   *acd.Quota                    // statfs, cached for quotaTTL
 	usage   *acd.Usage                    //
 	quotaAt time.Time                     //
@@ -114,7 +117,7 @@ func modeOf(n *acd.Node) uint32 {
 // a rename), or the one of its identity.
 func (m *mountFS) child(ctx context.Context, parent *fs.Inode, name string, n *acd.Node) *fs.Inode {
 	if ch := parent.GetChild(name); ch != nil {
-		if cn, ok := ch.Operations().(*node); ok && cn.id == n.ID && ch.StableAttr().Mode == modeOf(n) {
+		if cn, ok := ch.Operations().(*node); ok && m.tree.resolve(cn.id) == n.ID && ch.StableAttr().Mode == modeOf(n) {
 			return ch
 		}
 	}
@@ -126,7 +129,7 @@ func (m *mountFS) child(ctx context.Context, parent *fs.Inode, name string, n *a
 // childIno is the inode number readdir reports for n in folder parent.
 func (m *mountFS) childIno(parent *fs.Inode, name string, n *acd.Node) uint64 {
 	if ch := parent.GetChild(name); ch != nil {
-		if cn, ok := ch.Operations().(*node); ok && cn.id == n.ID {
+		if cn, ok := ch.Operations().(*node); ok && m.tree.resolve(cn.id) == n.ID {
 			return ch.StableAttr().Ino
 		}
 	}
@@ -137,6 +140,7 @@ func (m *mountFS) childIno(parent *fs.Inode, name string, n *acd.Node) uint64 {
 func (m *mountFS) track(id string, in *fs.Inode) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	id = m.tree.resolve(id)
 	s := m.live[id]
 	if s == nil {
 		s = map[*fs.Inode]bool{}
@@ -157,10 +161,11 @@ func (n *node) OnForget() {
 	m := n.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if s := m.live[n.id]; s != nil {
+	id := m.tree.resolve(n.id)
+	if s := m.live[id]; s != nil {
 		delete(s, &n.Inode)
 		if len(s) == 0 {
-			delete(m.live, n.id)
+			delete(m.live, id)
 		}
 	}
 }
@@ -297,7 +302,7 @@ func (m *mountFS) remoteName(local string) (string, syscall.Errno) {
 		return "", syscall.EROFS
 	}
 	r, ok := RemoteName(local)
-	if !ok {
+	if !ok || !serverAccepts(r) {
 		return "", syscall.EINVAL
 	}
 	return r, 0
@@ -317,32 +322,86 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	return n.m.child(ctx, &n.Inode, name, f), 0
 }
 
+// Create makes a pending file: it exists in the mount only (a local id,
+// its spool) until its first flush uploads it with its bytes, so nothing
+// partial is ever seen on the server. A name the server already has, but
+// the tree does not know yet, is EEXIST with O_EXCL and otherwise opens
+// that file, as open(2) would.
 func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
-	remote, errno := n.m.remoteName(name)
+	m := n.m
+	remote, errno := m.remoteName(name)
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
-	// The file exists remotely from now on (empty); its bytes follow
-	// when it is closed.
-	f, err := n.m.c.Upload(ctx, n.id, remote, bytes.NewReader(nil), nil)
-	if err != nil {
-		return nil, nil, 0, n.m.fail(ctx, "create", name, err)
+	c := m.tree.child(n.id, name)
+	if c == nil {
+		sc, err := m.c.ChildByName(ctx, n.id, remote)
+		switch {
+		case err == nil:
+			m.tree.put(sc)
+			if LocalName(sc.Name) != name || !visible(sc) {
+				return nil, nil, 0, syscall.EEXIST // the same name but for case, or an asset
+			}
+			c = sc
+		case !errors.Is(err, client.ErrNotFound):
+			return nil, nil, 0, m.fail(ctx, "create", name, err)
+		case m.tree.pendingFold(n.id, name):
+			return nil, nil, 0, syscall.EEXIST // the server compares names without case
+		}
 	}
-	n.m.tree.put(f)
-	n.m.dropSpace()
-	sp, err := n.m.openSpool(f, true)
-	if err != nil {
-		return nil, nil, 0, n.m.fail(ctx, "create", name, err)
+	if c != nil {
+		switch {
+		case flags&syscall.O_EXCL != 0:
+			return nil, nil, 0, syscall.EEXIST
+		case c.Kind == client.KindFolder:
+			return nil, nil, 0, syscall.EISDIR
+		}
+		ch := m.child(ctx, &n.Inode, name, c)
+		h, errno := ch.Operations().(*node).open(ctx, c, flags)
+		if errno != 0 {
+			return nil, nil, 0, errno
+		}
+		m.fill(c, &out.Attr)
+		m.spoolAttr(c.ID, &out.Attr)
+		return ch, h, 0, 0
 	}
-	ch := n.m.child(ctx, &n.Inode, name, f)
-	n.m.fill(f, &out.Attr)
-	return ch, &handle{n: ch.Operations().(*node), sp: sp, last: f}, 0, 0
+
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	m.mu.Lock()
+	m.nextID++
+	id := localPrefix + strconv.FormatUint(m.nextID, 10)
+	m.mu.Unlock()
+	p := &acd.Node{ID: id, Name: remote, Kind: client.KindFile, Status: client.StatusAvailable, Parents: []string{n.id},
+		CreatedDate: now, ModifiedDate: now, Version: 1}
+	// Two references: the pending entry's, dropped by its upload or its
+	// unlink, and the handle's.
+	sp, err := m.openSpool(p, true)
+	if err != nil {
+		return nil, nil, 0, m.fail(ctx, "create", name, err)
+	}
+	sp.mu.Lock()
+	sp.dirty = true // even empty, it is to be uploaded
+	sp.mu.Unlock()
+	sp, _ = m.openSpool(p, false)
+	m.tree.addPending(p)
+	ch := m.child(ctx, &n.Inode, name, p)
+	m.fill(p, &out.Attr)
+	m.log.DebugContext(ctx, "mount: pending file created", "name", name, "id", id)
+	return ch, m.writer(ctx, ch.Operations().(*node), p, sp), 0, 0
 }
 
 // remove deletes child c of this folder the way unlink and rmdir do: a
 // node with other parents only leaves this one; otherwise it is trashed,
 // or purged with PurgeOnDelete.
 func (n *node) remove(ctx context.Context, c *acd.Node) error {
+	if n.m.tree.isPending(c.ID) {
+		if n.m.dropPending(c.ID) {
+			return nil
+		}
+		if c = n.m.tree.node(c.ID); c == nil { // uploaded meanwhile
+			return nil
+		}
+	}
 	var (
 		res *acd.Node
 		err error
@@ -445,6 +504,14 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 			}
 		}
 	}
+	if n.m.tree.isPending(c.ID) {
+		if n.m.renamePending(c.ID, dst.id, remote) {
+			return 0
+		}
+		if c = n.m.tree.node(c.ID); c == nil { // uploaded meanwhile
+			return syscall.ENOENT
+		}
+	}
 	res, err := n.m.move(ctx, c, n.id, dst.id, remote)
 	if err != nil {
 		return n.m.fail(ctx, "rename", name, err)
@@ -501,18 +568,59 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 	if cur == nil {
 		return nil, 0, syscall.ENOENT
 	}
-	h := &handle{n: n, last: cur}
+	h, errno := n.open(ctx, cur, flags)
+	if errno != 0 {
+		return nil, 0, errno
+	}
+	return h, 0, 0
+}
+
+// open returns a handle of file cur (this node's state) for flags; a
+// writer gets the file's spool.
+func (n *node) open(ctx context.Context, cur *acd.Node, flags uint32) (*handle, syscall.Errno) {
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR) != 0 || flags&syscall.O_TRUNC != 0 {
 		if n.m.o.ReadOnly {
-			return nil, 0, syscall.EROFS
+			return nil, syscall.EROFS
 		}
 		sp, err := n.m.openSpool(cur, flags&syscall.O_TRUNC != 0)
 		if err != nil {
-			return nil, 0, n.m.fail(ctx, "open", cur.Name, err)
+			return nil, n.m.fail(ctx, "open", cur.Name, err)
 		}
-		h.sp = sp
+		return n.m.writer(ctx, n, cur, sp), 0
 	}
-	return h, 0, 0
+	return &handle{n: n, last: cur}, 0
+}
+
+// writer returns a handle that writes file cur through spool sp (whose
+// reference it takes over), owned by the calling process.
+func (m *mountFS) writer(ctx context.Context, n *node, cur *acd.Node, sp *spool) *handle {
+	m.mu.Lock()
+	sp.writers++
+	m.mu.Unlock()
+	return &handle{n: n, last: cur, sp: sp, owner: callerProcess(ctx)}
+}
+
+// callerProcess returns the process (thread group) id of the thread that
+// made a FUSE request, or 0 if unknown: the kernel sends the thread's id.
+func callerProcess(ctx context.Context) uint32 {
+	fc, ok := ctx.(*fuse.Context)
+	if !ok || fc.Pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(fc.Pid), 10) + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			id, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			if err != nil {
+				return 0
+			}
+			return uint32(id)
+		}
+	}
+	return 0
 }
 
 func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
@@ -527,9 +635,21 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 		if cur.Kind == client.KindFolder {
 			return syscall.EISDIR
 		}
-		h, _ := f.(*handle)
-		if h != nil && h.sp != nil {
-			if err := h.sp.truncate(ctx, int64(sz)); err != nil {
+		// A file open for writing (or pending) is truncated in its
+		// spool, uploaded at the writer's close: open(O_TRUNC) comes as
+		// an open and then a truncate without the handle (go-fuse does
+		// not ask for atomic O_TRUNC), which must not upload by itself.
+		var sp *spool
+		if h, _ := f.(*handle); h != nil && h.sp != nil {
+			sp = h.sp
+			h.wrote.Store(true)
+		} else if s := n.m.spoolOf(n.id); s != nil && (n.m.tree.isPending(n.id) || n.m.writing(s)) {
+			sp = s
+		}
+		if sp != nil {
+			// Into the spool: uploaded at close (a pending file has no
+			// bytes on the server to change).
+			if err := sp.truncate(ctx, int64(sz)); err != nil {
 				return n.m.fail(ctx, "truncate", cur.Name, err)
 			}
 		} else if int64(sz) != size(cur) || n.m.spoolOf(n.id) != nil {
@@ -558,9 +678,11 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 // handle is an open file. Writers share the file's spool; readers of a
 // file nobody writes read ranged chunks through the read cache.
 type handle struct {
-	n    *node
-	sp   *spool    // nil when opened read-only
-	last *acd.Node // the node at open, for reads after a remote delete
+	n     *node
+	sp    *spool      // nil when opened read-only
+	last  *acd.Node   // the node at open, for reads after a remote delete
+	owner uint32      // the process that opened a writer (0: unknown)
+	wrote atomic.Bool // written (or truncated) through this handle
 
 	mu       sync.Mutex
 	next     int64  // where a sequential reader reads next
@@ -718,6 +840,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	if h.sp == nil {
 		return 0, syscall.EBADF
 	}
+	h.wrote.Store(true)
 	n, err := h.sp.writeAt(ctx, data, off)
 	if err != nil {
 		return uint32(n), h.n.m.fail(ctx, "write", h.n.id, err)
@@ -725,42 +848,93 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	return uint32(n), 0
 }
 
-// Flush uploads what was written, on every close(2) of the file.
+// Flush uploads what was written, on every close(2) of the file by the
+// process that opened it, once something was written through the
+// handle. A pending file's upload creates it; if that fails, it stays
+// pending (a later close retries, unlink drops it).
+//
+// Other closes upload nothing, as the writer is not done: another process
+// closing its copy of the descriptor (a child that inherited it through
+// fork, often only to exec), and a close before any write (a shell's
+// `> file` opens, dup2s and closes the first descriptor before the
+// command writes). The release of the last writer uploads what no close
+// did, such as a file created or truncated and never written.
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
-	if h.sp == nil {
+	if h.sp == nil || !h.wrote.Load() {
 		return 0
 	}
+	if p := callerProcess(ctx); h.owner != 0 && p != 0 && p != h.owner {
+		return 0
+	}
+	return h.flush(ctx)
+}
+
+func (h *handle) flush(ctx context.Context) syscall.Errno {
 	if err := h.sp.flush(ctx); err != nil {
-		return h.n.m.fail(ctx, "upload", h.n.id, err)
+		errno := Errno(err)
+		h.n.m.log.WarnContext(ctx, "mount: upload at close failed", "node", h.n.id, "name", h.last.Name,
+			"pending", h.n.m.tree.isPending(h.n.id), "errno", errno.Error(), "err", err)
+		return errno
 	}
 	return 0
 }
 
-func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno { return h.Flush(ctx) }
-
-func (h *handle) Release(ctx context.Context) syscall.Errno {
-	if h.sp != nil {
-		h.n.m.releaseSpool(h.sp)
-		h.sp = nil
+// Fsync uploads what was written, whoever asks.
+func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	if h.sp == nil {
+		return 0
 	}
+	return h.flush(ctx)
+}
+
+// Release of the last writer of a file uploads what no close uploaded
+// (written after the opener's close, or by a process that inherited the
+// descriptor); the error reaches no one but the log.
+func (h *handle) Release(ctx context.Context) syscall.Errno {
+	sp := h.sp
+	if sp == nil {
+		return 0
+	}
+	h.sp = nil
+	m := h.n.m
+	m.mu.Lock()
+	sp.writers--
+	last := sp.writers == 0
+	m.mu.Unlock()
+	if last {
+		sp.mu.Lock()
+		retry := sp.dirty && !sp.failed && !sp.dropped // written, but no close saw it fail
+		sp.mu.Unlock()
+		if retry {
+			if err := sp.flush(m.bg); err != nil {
+				m.log.Warn("mount: upload on release failed", "node", h.n.id, "name", h.last.Name,
+					"pending", m.tree.isPending(h.n.id), "err", err)
+			}
+		}
+	}
+	m.releaseSpool(sp)
 	return 0
 }
 
 // spool holds the bytes of a file open for writing, in a local file;
-// they are uploaded (overwriting the file) when a writer flushes. Every
-// handle that writes the file shares it.
+// they are uploaded (overwriting the file, or creating a pending one)
+// when a writer flushes. Every handle that writes the file shares it, and
+// a pending file holds a reference of its own until it is uploaded or
+// unlinked.
 type spool struct {
-	m    *mountFS
-	id   string
-	refs int // guarded by m.mu
+	m       *mountFS
+	id      string // key in m.spools; changed (under m.mu and mu) when a pending file is uploaded
+	refs    int    // guarded by m.mu
+	writers int    // handles writing through it, guarded by m.mu
 
-	mu     sync.Mutex
-	f      *os.File
-	filled bool // holds the file's bytes (downloaded, or truncated to nothing)
-	dirty  bool // differs from the server's bytes
-	failed bool // the last upload failed (close reported it) and nothing was written since
-	size   int64
-	mtime  time.Time
+	mu      sync.Mutex // held across an upload: a pending file changes state under it
+	f       *os.File
+	filled  bool // holds the file's bytes (downloaded, or truncated to nothing)
+	dirty   bool // differs from the server's bytes
+	failed  bool // the last upload failed (close reported it) and nothing was written since
+	dropped bool // a pending file unlinked: never to be uploaded
+	size    int64
+	mtime   time.Time
 }
 
 // openSpool returns the spool of file n, creating it; empty makes it
@@ -795,6 +969,7 @@ func (m *mountFS) openSpool(n *acd.Node, empty bool) (*spool, error) {
 
 // spoolOf returns the open spool of a node, or nil.
 func (m *mountFS) spoolOf(id string) *spool {
+	id = m.tree.resolve(id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.spools[id]
@@ -817,26 +992,25 @@ func (m *mountFS) spoolAttr(id string, out *fuse.Attr) {
 	}
 }
 
-// releaseSpool drops a reference; the last one uploads anything not yet
-// uploaded (a writer that never flushed) and deletes the local file.
+// writing reports whether a handle writes through sp.
+func (m *mountFS) writing(sp *spool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return sp.writers > 0
+}
+
+// releaseSpool drops a reference; the last one deletes the local file
+// (the last writer's release uploaded what was left).
 func (m *mountFS) releaseSpool(sp *spool) {
 	m.mu.Lock()
 	sp.refs--
 	last := sp.refs == 0
-	if last {
+	if last && m.spools[sp.id] == sp {
 		delete(m.spools, sp.id)
 	}
 	m.mu.Unlock()
 	if !last {
 		return
-	}
-	sp.mu.Lock()
-	retry := sp.dirty && !sp.failed // written, but no close saw it fail
-	sp.mu.Unlock()
-	if retry {
-		if err := sp.flush(m.bg); err != nil {
-			m.log.Warn("mount: upload on release failed; the changes are lost", "node", sp.id, "err", err)
-		}
 	}
 	sp.mu.Lock()
 	_ = sp.f.Close()
@@ -905,22 +1079,117 @@ func (sp *spool) truncate(ctx context.Context, size int64) error {
 	return nil
 }
 
-// flush uploads the spool's bytes if they changed.
+// flush uploads the spool's bytes if they changed: a pending file is
+// created in its folder (POST), any other file overwritten (PUT).
 func (sp *spool) flush(ctx context.Context) error {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	if !sp.dirty {
+	if !sp.dirty || sp.dropped {
 		return nil
 	}
-	n, err := sp.m.c.Overwrite(ctx, sp.id, io.NewSectionReader(sp.f, 0, sp.size), &client.UploadOptions{Size: sp.size})
+	m := sp.m
+	r, o := io.NewSectionReader(sp.f, 0, sp.size), &client.UploadOptions{Size: sp.size}
+	if p := m.tree.pendingNode(sp.id); p != nil {
+		n, err := m.c.Upload(ctx, p.Parents[0], p.Name, r, o)
+		if err != nil {
+			sp.failed = true
+			return err
+		}
+		sp.dirty, sp.failed = false, false
+		m.settle(sp, p.ID, n)
+		m.dropSpace()
+		return nil
+	}
+	n, err := m.c.Overwrite(ctx, sp.id, r, o)
 	if err != nil {
 		sp.failed = true
 		return err
 	}
 	sp.dirty, sp.failed = false, false
-	sp.m.tree.put(n)
-	sp.m.dropSpace()
+	m.tree.put(n)
+	m.dropSpace()
 	return nil
+}
+
+// settle records that pending file id was uploaded as n: the tree
+// aliases id to n.ID, and the spool, the inode number and the kernel's
+// inodes are filed under n.ID too, so the inodes made for the pending
+// file are those of n. The caller holds sp.mu.
+func (m *mountFS) settle(sp *spool, id string, n *acd.Node) {
+	m.tree.settle(id, n)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.spools, id)
+	m.spools[n.ID] = sp
+	sp.id = n.ID
+	sp.refs-- // the pending entry's; a handle holds another
+	if sp.refs <= 0 {
+		delete(m.spools, n.ID)
+		_ = sp.f.Close()
+	}
+	if ino, ok := m.inos["f"+id]; ok {
+		if _, taken := m.inos["f"+n.ID]; !taken {
+			m.inos["f"+n.ID] = ino
+		}
+	}
+	if s := m.live[id]; s != nil {
+		delete(m.live, id)
+		t := m.live[n.ID]
+		if t == nil {
+			m.live[n.ID] = s
+		} else {
+			for in := range s {
+				t[in] = true
+			}
+		}
+	}
+}
+
+// dropPending forgets pending file id (unlink, or the target of a
+// rename) and its bytes; false if it is no pending file (any more: it may
+// have been uploaded meanwhile).
+func (m *mountFS) dropPending(id string) bool {
+	sp := m.spoolOf(id)
+	if sp == nil {
+		return false
+	}
+	sp.mu.Lock()
+	if !m.tree.isPending(id) {
+		sp.mu.Unlock()
+		return false
+	}
+	sp.dropped = true
+	m.tree.dropPending(id)
+	sp.mu.Unlock()
+	m.releaseSpool(sp) // the pending entry's reference
+	return true
+}
+
+// renamePending moves pending file id to folder parent as remote, which
+// only changes the tree; false if it is no pending file any more.
+func (m *mountFS) renamePending(id, parent, remote string) bool {
+	sp := m.spoolOf(id)
+	if sp == nil {
+		return false
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if !m.tree.isPending(id) {
+		return false
+	}
+	m.tree.renamePending(id, parent, remote)
+	return true
+}
+
+// discardPending drops every pending file at unmount, logging each: its
+// bytes were never uploaded.
+func (m *mountFS) discardPending() {
+	for _, id := range m.tree.pendingIDs() {
+		if p := m.tree.pendingNode(id); p != nil {
+			m.log.Warn("mount: unmounted before a new file was uploaded; it is lost", "name", p.Name, "parent", p.Parents[0])
+		}
+		m.dropPending(id)
+	}
 }
 
 // spoolDirOf is where spools live.

@@ -136,6 +136,7 @@ func (mt *Mounted) Unmount() error {
 		mt.polled.Wait()
 		select {
 		case <-mt.gone:
+			mt.m.discardPending()
 			return // unmounted from outside
 		default:
 		}
@@ -148,7 +149,9 @@ func (mt *Mounted) Unmount() error {
 		}
 		if err != nil {
 			mt.err = fmt.Errorf("unmount %s: %w (close what uses it, then run fusermount3 -u %s)", mt.Dir, err, mt.Dir)
+			return
 		}
+		mt.m.discardPending()
 	})
 	return mt.err
 }
@@ -305,7 +308,7 @@ func (m *mountFS) invalidate(d delta) {
 		// none), so the next lookup builds the right inode.
 		if ch := t.in.GetChild(t.name); ch != nil {
 			now := m.tree.child(t.in.Operations().(*node).id, t.name)
-			if cn, ok := ch.Operations().(*node); !ok || now == nil || now.ID != cn.id {
+			if cn, ok := ch.Operations().(*node); !ok || now == nil || now.ID != m.tree.resolve(cn.id) {
 				t.in.RmChild(t.name)
 			}
 		}

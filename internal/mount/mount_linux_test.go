@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -650,6 +651,41 @@ func TestMountReadOnlyAndQuota(t *testing.T) {
 	if err := f.Close(); !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("close of a file past the quota: %v, want ENOSPC", err)
 	}
+	// The failed upload left nothing on the server; the file stays in
+	// the mount, where a smaller retry succeeds.
+	absent(t, u.c, root.ID, "too big.bin")
+	big := filepath.Join(rw, "too big.bin")
+	if fi, err := os.Stat(big); err != nil || fi.Size() != 2<<20 {
+		t.Errorf("the file whose upload failed, in the mount: %v %v", fi, err)
+	}
+	if err := os.Truncate(big, 100); err != nil {
+		t.Fatal(err)
+	}
+	absent(t, u.c, root.ID, "too big.bin")
+	if f, err := os.OpenFile(big, os.O_WRONLY, 0); err != nil {
+		t.Fatal(err)
+	} else {
+		if _, err := f.WriteAt([]byte("retry"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Errorf("retry after truncating: %v", err)
+		}
+	}
+	if n, err := u.c.ChildByName(ctx, root.ID, "too big.bin"); err != nil || n.ContentProperties.Size != 100 {
+		t.Errorf("after the retry: %+v %v, want 100 bytes", n, err)
+	}
+	// A failed new file can be removed: it was never on the server.
+	if err := os.WriteFile(filepath.Join(rw, "also too big.bin"), randomBytes(2<<20, 2), 0o644); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("write of a file past the quota: %v, want ENOSPC", err)
+	}
+	if err := os.Remove(filepath.Join(rw, "also too big.bin")); err != nil {
+		t.Errorf("rm of a file whose upload failed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(rw, "also too big.bin")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stat after rm: %v", err)
+	}
+	absent(t, u.c, root.ID, "also too big.bin")
 	// --purge-on-delete: rm purges.
 	kept, _ := u.c.ChildByName(ctx, root.ID, "kept.txt")
 	if err := os.Remove(filepath.Join(rw, "kept.txt")); err != nil {
@@ -662,5 +698,323 @@ func TestMountReadOnlyAndQuota(t *testing.T) {
 	sh(t, rw, "fusermount3", "-u", rw)
 	if code, stderr := stopRW(); code != 0 {
 		t.Errorf("mount unmounted from outside exited %d: %s", code, stderr)
+	}
+}
+
+// requests sums the server's request counters (any status) of route,
+// e.g. "POST /cdproxy/nodes", from /metrics.
+func requests(t *testing.T, srv *drivetest.Server, route string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	total := 0
+	for line := range strings.Lines(string(body)) {
+		if !strings.HasPrefix(line, "clouddrive_http_requests_total{") || !strings.Contains(line, `route="`+route+`"`) {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		total += int(v)
+	}
+	return total
+}
+
+const (
+	routeUpload    = "POST /cdproxy/nodes"
+	routeOverwrite = "PUT /cdproxy/nodes/{id}/content"
+)
+
+// uploads counts the uploads (new files, overwrites) fn makes.
+func uploads(t *testing.T, srv *drivetest.Server, fn func()) (created, overwritten int) {
+	t.Helper()
+	c0, o0 := requests(t, srv, routeUpload), requests(t, srv, routeOverwrite)
+	fn()
+	return requests(t, srv, routeUpload) - c0, requests(t, srv, routeOverwrite) - o0
+}
+
+// absent fails the test if folder parent has a child called name on the
+// server.
+func absent(t *testing.T, c *client.Client, parent, name string) {
+	t.Helper()
+	if n, err := c.ChildByName(context.Background(), parent, name); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("%q exists on the server: %+v %v", name, n, err)
+	}
+}
+
+// TestMountPendingFiles: a file created in the mount exists only in the
+// mount until its first close, which uploads it once with its bytes; it
+// can be renamed or removed before that without the server seeing it;
+// its own upload coming back through the changes feed changes nothing;
+// overwriting an existing file uploads once.
+func TestMountPendingFiles(t *testing.T) {
+	requireFUSE(t)
+	ctx := context.Background()
+	srv := drivetest.New(t, drivetest.Options{DefaultQuota: 1 << 30})
+	u := newUser(t, srv, "pending")
+	mnt, stop := u.mountCLI(3*time.Minute, "--poll", "1s")
+	root, err := u.c.Root(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(3<<20+17, 42)
+
+	t.Run("InvisibleUntilClose", func(t *testing.T) {
+		p := filepath.Join(mnt, "growing.bin")
+		var ino uint64
+		created, overwritten := uploads(t, srv, func() {
+			f, err := os.Create(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.Write(data[:1<<20]); err != nil {
+				t.Fatal(err)
+			}
+			// Seen in the mount, with what was written so far...
+			fi, err := os.Stat(p)
+			if err != nil || fi.Size() != 1<<20 {
+				t.Fatalf("stat of a file being written: %v %v", fi, err)
+			}
+			ino = fi.Sys().(*syscall.Stat_t).Ino
+			if out := sh(t, mnt, "ls"); !strings.Contains(out, "growing.bin") {
+				t.Errorf("ls lacks the file being written: %q", out)
+			}
+			// ...but not by the API, even after the feed had time to
+			// run.
+			time.Sleep(1500 * time.Millisecond)
+			absent(t, u.c, root.ID, "growing.bin")
+			if _, err := f.Write(data[1<<20:]); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+		})
+		if created != 1 || overwritten != 0 {
+			t.Errorf("writing a new file made %d uploads and %d overwrites, want 1 and 0", created, overwritten)
+		}
+		n, err := u.c.ChildByName(ctx, root.ID, "growing.bin")
+		if err != nil {
+			t.Fatalf("after close: %v", err)
+		}
+		if cp := n.ContentProperties; cp == nil || cp.Size != int64(len(data)) || cp.MD5 != md5hex(data) {
+			t.Errorf("after close the server has %+v, want %d bytes md5 %s", cp, len(data), md5hex(data))
+		}
+		// The feed brings the upload back: still one entry, the same
+		// inode, the same bytes.
+		time.Sleep(2500 * time.Millisecond)
+		if out := sh(t, mnt, "ls"); strings.Count(out, "growing.bin") != 1 {
+			t.Errorf("ls after the feed: %q", out)
+		}
+		fi, err := os.Stat(p)
+		if err != nil || fi.Sys().(*syscall.Stat_t).Ino != ino || fi.Size() != int64(len(data)) {
+			t.Errorf("after the feed: %v %v, want inode %d of %d bytes", fi, err, ino, len(data))
+		}
+		if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, data) {
+			t.Errorf("reading back: %d bytes, %v", len(got), err)
+		}
+	})
+
+	t.Run("CpUploadsOnce", func(t *testing.T) {
+		src := filepath.Join(t.TempDir(), "src.bin")
+		if err := os.WriteFile(src, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cp := ""
+		for set, err := range u.c.Changes(ctx, client.ChangesOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp = set.Checkpoint
+		}
+		created, overwritten := uploads(t, srv, func() { sh(t, mnt, "cp", src, "copied.bin") })
+		if created != 1 || overwritten != 0 {
+			t.Errorf("cp made %d uploads and %d overwrites, want 1 and 0", created, overwritten)
+		}
+		n, err := u.c.ChildByName(ctx, root.ID, "copied.bin")
+		if err != nil || n.ContentProperties == nil || n.ContentProperties.MD5 != md5hex(data) {
+			t.Fatalf("copied.bin on the server: %+v %v", n, err)
+		}
+		changes := 0
+		for set, err := range u.c.Changes(ctx, client.ChangesOptions{Checkpoint: cp}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range set.Nodes {
+				if c.ID == n.ID {
+					changes++
+				}
+			}
+		}
+		if changes != 1 {
+			t.Errorf("the changes feed holds %d changes of copied.bin, want 1", changes)
+		}
+
+		// cp and > onto an existing file: one overwrite each, nothing
+		// else.
+		src2 := filepath.Join(t.TempDir(), "src2.bin")
+		data2 := randomBytes(100000, 43)
+		if err := os.WriteFile(src2, data2, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		created, overwritten = uploads(t, srv, func() { sh(t, mnt, "cp", src2, "copied.bin") })
+		if created != 0 || overwritten != 1 {
+			t.Errorf("cp onto an existing file made %d uploads and %d overwrites, want 0 and 1", created, overwritten)
+		}
+		if got := download(t, u.c, n.ID); !bytes.Equal(got, data2) {
+			t.Errorf("after cp onto it the server has %d bytes, want %d", len(got), len(data2))
+		}
+		created, overwritten = uploads(t, srv, func() { sh(t, mnt, "sh", "-c", "echo replaced > copied.bin") })
+		if created != 0 || overwritten != 1 {
+			t.Errorf("> onto an existing file made %d uploads and %d overwrites, want 0 and 1", created, overwritten)
+		}
+		if got := download(t, u.c, n.ID); string(got) != "replaced\n" {
+			t.Errorf("after > the server has %q", got)
+		}
+	})
+
+	t.Run("RenameBeforeClose", func(t *testing.T) {
+		if err := os.Mkdir(filepath.Join(mnt, "dest"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dest, err := u.c.ChildByName(ctx, root.ID, "dest")
+		if err != nil {
+			t.Fatal(err)
+		}
+		created, _ := uploads(t, srv, func() {
+			f, err := os.Create(filepath.Join(mnt, "draft.tmp"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteString("final words"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(mnt, "draft.tmp"), filepath.Join(mnt, "dest", "final.txt")); err != nil {
+				t.Fatalf("rename of a pending file: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(mnt, "draft.tmp")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("old name after the rename: %v", err)
+			}
+			absent(t, u.c, root.ID, "draft.tmp")
+			absent(t, u.c, dest.ID, "final.txt")
+			if err := f.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+		})
+		if created != 1 {
+			t.Errorf("%d uploads, want 1", created)
+		}
+		absent(t, u.c, root.ID, "draft.tmp")
+		n, err := u.c.ChildByName(ctx, dest.ID, "final.txt")
+		if err != nil {
+			t.Fatalf("after close: %v", err)
+		}
+		if got := download(t, u.c, n.ID); string(got) != "final words" {
+			t.Errorf("final.txt on the server: %q", got)
+		}
+		if got, _ := os.ReadFile(filepath.Join(mnt, "dest", "final.txt")); string(got) != "final words" {
+			t.Errorf("final.txt in the mount: %q", got)
+		}
+	})
+
+	t.Run("UnlinkBeforeClose", func(t *testing.T) {
+		created, _ := uploads(t, srv, func() {
+			f, err := os.Create(filepath.Join(mnt, "scratch"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteString("never saved"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(filepath.Join(mnt, "scratch")); err != nil {
+				t.Fatalf("unlink of a pending file: %v", err)
+			}
+			if _, err := f.WriteString(", still writable"); err != nil {
+				t.Errorf("write after unlink: %v", err)
+			}
+			if err := f.Close(); err != nil {
+				t.Errorf("close after unlink: %v", err)
+			}
+		})
+		if created != 0 {
+			t.Errorf("%d uploads, want 0", created)
+		}
+		absent(t, u.c, root.ID, "scratch")
+		if _, err := os.Stat(filepath.Join(mnt, "scratch")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stat after unlink: %v", err)
+		}
+	})
+
+	t.Run("EmptyFile", func(t *testing.T) {
+		// Nothing written: the upload comes with the release that
+		// follows the close.
+		sh(t, mnt, "touch", "empty.txt")
+		eventually(t, 10*time.Second, "touch of a new file", func() error {
+			n, err := u.c.ChildByName(ctx, root.ID, "empty.txt")
+			if err == nil && (n.ContentProperties == nil || n.ContentProperties.Size != 0) {
+				err = fmt.Errorf("%+v, want an empty file", n.ContentProperties)
+			}
+			return err
+		})
+		// A shell's redirection closes a copy of the descriptor before
+		// the command writes: still one upload, with the bytes.
+		created, overwritten := uploads(t, srv, func() { sh(t, mnt, "sh", "-c", "echo new > redirected.txt") })
+		if created != 1 || overwritten != 0 {
+			t.Errorf("> to a new file made %d uploads and %d overwrites, want 1 and 0", created, overwritten)
+		}
+	})
+
+	if code, stderr := stop(); code != 0 {
+		t.Errorf("mount exited %d: %s", code, stderr)
+	}
+}
+
+// TestMountCreateExisting: without the changes feed the mount does not
+// know a file made elsewhere, but creating its name still finds it:
+// EEXIST with O_EXCL, otherwise the existing file is opened (and
+// truncated with O_TRUNC), as open(2) does.
+func TestMountCreateExisting(t *testing.T) {
+	requireFUSE(t)
+	ctx := context.Background()
+	srv := drivetest.New(t, drivetest.Options{DefaultQuota: 1 << 30})
+	u := newUser(t, srv, "existing")
+	mnt, stop := u.mountCLI(2*time.Minute, "--poll", "0")
+	root, err := u.c.Root(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := u.c.Upload(ctx, root.ID, "elsewhere.txt", strings.NewReader("made elsewhere"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(mnt, "elsewhere.txt")
+	if _, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); !errors.Is(err, os.ErrExist) {
+		t.Errorf("O_EXCL create of a name taken on the server: %v, want EEXIST", err)
+	}
+	if err := os.WriteFile(p, []byte("changed here"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := download(t, u.c, n.ID); string(got) != "changed here" {
+		t.Errorf("the existing file now holds %q", got)
+	}
+	if _, err := u.c.Upload(ctx, root.ID, "Case.txt", strings.NewReader("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mnt, "case.txt"), []byte("y"), 0o644); !errors.Is(err, os.ErrExist) {
+		t.Errorf("create of a name taken on the server but for case: %v, want EEXIST", err)
+	}
+	if code, stderr := stop(); code != 0 {
+		t.Errorf("mount exited %d: %s", code, stderr)
 	}
 }

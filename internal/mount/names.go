@@ -98,3 +98,16 @@ func RemoteName(local string) (remote string, ok bool) {
 	}
 	return b.String(), true
 }
+
+// maxNameLength is the longest name a clouddrive server accepts, in
+// bytes.
+const maxNameLength = 1024
+
+// serverAccepts reports whether a clouddrive server accepts remote as a
+// node name: not empty, "." or "..", at most 1024 bytes of UTF-8 without
+// '/' or NUL. The mount checks names before any call, since a new file
+// reaches the server only at its first close.
+func serverAccepts(remote string) bool {
+	return remote != "" && remote != "." && remote != ".." && len(remote) <= maxNameLength &&
+		utf8.ValidString(remote) && !strings.ContainsAny(remote, "/\x00")
+}

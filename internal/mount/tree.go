@@ -16,16 +16,35 @@ import (
 // described it, and each folder's children by local name. Nodes are never
 // modified in place, only replaced, so a *acd.Node handed out stays
 // consistent. It is safe for concurrent use.
+//
+// It also holds the pending files: files created in the mount and not
+// uploaded yet, which exist nowhere but here (and in their spools). A
+// pending file has a local id (see isLocalID) and takes its name in its
+// folder over any server node of the same name, which stays known but
+// hidden ("shadowed") until the pending file is uploaded or dropped. Once
+// uploaded (settle), its local id is an alias of its server id, so the
+// inodes made for it keep working.
 type tree struct {
-	mu     sync.RWMutex
-	rootID string
-	nodes  map[string]*acd.Node
-	kids   map[string]map[string]string // folder id → local name → child id
+	mu      sync.RWMutex
+	rootID  string
+	nodes   map[string]*acd.Node
+	kids    map[string]map[string]string // folder id → local name → child id
+	pending map[string]bool              // local ids of pending files
+	alias   map[string]string            // local id → server id, once uploaded
 }
 
 func newTree() *tree {
-	return &tree{nodes: map[string]*acd.Node{}, kids: map[string]map[string]string{}}
+	return &tree{nodes: map[string]*acd.Node{}, kids: map[string]map[string]string{},
+		pending: map[string]bool{}, alias: map[string]string{}}
 }
+
+// localPrefix starts the ids of pending files; server ids never hold a
+// colon.
+const localPrefix = "local:"
+
+// isLocalID reports whether id names a file created in the mount
+// (pending, or uploaded since, see tree.resolve).
+func isLocalID(id string) bool { return strings.HasPrefix(id, localPrefix) }
 
 // entry is a directory entry: a local name in a folder.
 type entry struct {
@@ -51,8 +70,8 @@ func visible(n *acd.Node) bool {
 		(n.IsRoot || n.Name != "")
 }
 
-// reset forgets every node (a changes feed reset); the returned delta
-// names every entry that existed.
+// reset forgets every node but the pending files (a changes feed reset);
+// the returned delta names every entry that existed.
 func (t *tree) reset() delta {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -62,11 +81,18 @@ func (t *tree) reset() delta {
 			d.entries = append(d.entries, entry{p, name})
 		}
 	}
-	for id := range t.nodes {
+	var keep []*acd.Node
+	for id, n := range t.nodes {
 		d.nodes = append(d.nodes, id)
+		if t.pending[id] {
+			keep = append(keep, n)
+		}
 	}
 	t.nodes = map[string]*acd.Node{}
 	t.kids = map[string]map[string]string{}
+	for _, n := range keep {
+		t.putLocked(n)
+	}
 	return d
 }
 
@@ -122,6 +148,9 @@ func (t *tree) putLocked(n *acd.Node) delta {
 			m = map[string]string{}
 			t.kids[p] = m
 		}
+		if cur, ok := m[newName]; ok && cur != n.ID && t.pending[cur] {
+			continue // shadowed by a pending file until it is uploaded or dropped
+		}
 		if m[newName] != n.ID {
 			m[newName] = n.ID
 			d.entries = append(d.entries, entry{p, newName})
@@ -157,6 +186,168 @@ func (t *tree) remove(id string) delta {
 	return t.putLocked(&gone)
 }
 
+// dropLocked forgets node id and the entries that name it.
+func (t *tree) dropLocked(id string) delta {
+	var d delta
+	n := t.nodes[id]
+	if n == nil {
+		return d
+	}
+	delete(t.nodes, id)
+	name := LocalName(n.Name)
+	for _, p := range n.Parents {
+		if m := t.kids[p]; m[name] == id {
+			delete(m, name)
+			d.entries = append(d.entries, entry{p, name})
+		}
+	}
+	return d
+}
+
+// unshadowLocked gives entry e back to a server node a pending file hid.
+func (t *tree) unshadowLocked(e entry) {
+	if _, taken := t.kids[e.parent][e.name]; taken {
+		return
+	}
+	for id, n := range t.nodes {
+		if !t.pending[id] && slices.Contains(n.Parents, e.parent) && LocalName(n.Name) == e.name {
+			m := t.kids[e.parent]
+			if m == nil {
+				m = map[string]string{}
+				t.kids[e.parent] = m
+			}
+			m[e.name] = id
+			return
+		}
+	}
+}
+
+// addPending records a file created in the mount, not yet uploaded: n
+// has a local id, one parent, and its remote name.
+func (t *tree) addPending(n *acd.Node) delta {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pending[n.ID] = true
+	return t.putLocked(n)
+}
+
+// pendingNode returns the pending file id, or nil if id is no pending
+// file (any more).
+func (t *tree) pendingNode(id string) *acd.Node {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if !t.pending[id] {
+		return nil
+	}
+	return t.nodes[id]
+}
+
+// pendingIDs returns the ids of every pending file.
+func (t *tree) pendingIDs() []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	ids := make([]string, 0, len(t.pending))
+	for id := range t.pending {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// pendingFold reports whether folder parent holds a pending file other
+// than local whose name equals local but for case (the server would
+// refuse the second at upload).
+func (t *tree) pendingFold(parent, local string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for id := range t.pending {
+		n := t.nodes[id]
+		if n != nil && slices.Contains(n.Parents, parent) {
+			if name := LocalName(n.Name); name != local && strings.EqualFold(name, local) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// renamePending moves pending file id to folder parent under the remote
+// name remote.
+func (t *tree) renamePending(id, parent, remote string) delta {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.nodes[id]
+	if n == nil || !t.pending[id] {
+		return delta{}
+	}
+	moved := *n
+	moved.Name, moved.Parents, moved.Version = remote, []string{parent}, n.Version+1
+	d := t.dropLocked(id)
+	d.add(t.putLocked(&moved))
+	for _, e := range d.entries {
+		t.unshadowLocked(e)
+	}
+	return d
+}
+
+// dropPending forgets pending file id (unlinked before its upload); a
+// server node it hid shows again.
+func (t *tree) dropPending(id string) delta {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.pending[id] {
+		return delta{}
+	}
+	d := t.dropLocked(id)
+	delete(t.pending, id)
+	for _, e := range d.entries {
+		t.unshadowLocked(e)
+	}
+	return d
+}
+
+// settle replaces pending file id by n, the node its upload created:
+// id becomes an alias of n.ID. The feed may have brought n (or a later
+// version of it) already, hidden by the pending entry; it shows now.
+func (t *tree) settle(id string, n *acd.Node) delta {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := t.dropLocked(id)
+	delete(t.pending, id)
+	t.alias[id] = n.ID
+	if old := t.nodes[n.ID]; old != nil {
+		if old.Version > n.Version {
+			n = old
+		}
+		d.add(t.dropLocked(n.ID))
+	}
+	d.add(t.putLocked(n))
+	return d
+}
+
+// resolve returns the server id of an uploaded pending file, else id.
+func (t *tree) resolve(id string) string {
+	if !isLocalID(id) {
+		return id
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.resolveLocked(id)
+}
+
+func (t *tree) resolveLocked(id string) string {
+	if s, ok := t.alias[id]; ok {
+		return s
+	}
+	return id
+}
+
+// isPending reports whether id is a pending file.
+func (t *tree) isPending(id string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.pending[id]
+}
+
 // root returns the root folder's id.
 func (t *tree) root() string {
 	t.mu.RLock()
@@ -168,7 +359,7 @@ func (t *tree) root() string {
 func (t *tree) node(id string) *acd.Node {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.nodes[id]
+	return t.nodes[t.resolveLocked(id)]
 }
 
 // child returns the node called local in folder parent.
