@@ -313,6 +313,9 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	if errno != 0 {
 		return nil, errno
 	}
+	if n.m.tree.child(n.id, name) != nil {
+		return nil, syscall.EEXIST // a pending file the server does not know
+	}
 	f, err := n.m.c.CreateFolder(ctx, n.id, remote, nil)
 	if err != nil {
 		return nil, n.m.fail(ctx, "mkdir", name, err)
