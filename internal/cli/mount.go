@@ -41,8 +41,10 @@ parents appears in each. Names that Linux cannot show are escaped: '/' as
 Reads are ranged downloads of 1 MiB chunks, kept in a read cache on disk
 (--cache-dir, at most --cache-size, least recently used evicted); sequential
 readers get the next chunks fetched ahead. Writes go to a local spool file
-and are uploaded when the file is closed (a new file is created empty at
-once). unlink and rmdir move nodes to the trash (--purge-on-delete purges
+and are uploaded once, when the file is closed; a new file exists only in
+the mount until that upload creates it with its bytes, so no partial file is
+ever seen elsewhere (if the upload fails, close reports it and the file stays
+in the mount to retry or remove; it is lost at unmount). unlink and rmdir move nodes to the trash (--purge-on-delete purges
 them); a node with other parents only loses this one. rename is a rename
 and/or a move. Modes, owners and times cannot be set (chmod, chown, touch
 succeed and change nothing); symlinks, hard links and extended attributes
