@@ -31,7 +31,7 @@ func (s *Server) getAccountInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getQuota(w http.ResponseWriter, r *http.Request) {
-	u, usage, err := s.Nodes.Account(r.Context())
+	u, used, err := s.Nodes.Quota(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -40,7 +40,7 @@ func (s *Server) getQuota(w http.ResponseWriter, r *http.Request) {
 	if q <= 0 {
 		q = unlimitedQuota
 	}
-	writeJSON(w, http.StatusOK, acd.Quota{Quota: q, Available: max(q-usage.Total().Bytes, 0),
+	writeJSON(w, http.StatusOK, acd.Quota{Quota: q, Available: max(q-used.Bytes, 0),
 		LastCalculated: s.Now().UTC().Format(acd.TimeFormat)})
 }
 

@@ -102,6 +102,12 @@ type Tx interface {
 	AppendChange(ctx context.Context, c drive.Change) error
 	// Usage sums the sizes of userID's files that are not PURGED.
 	Usage(ctx context.Context, userID string) (drive.Usage, error)
+	// Used returns the bytes and number of userID's files that are not
+	// PURGED, the same as Usage(...).Total(), in O(1): InsertNode,
+	// UpdateNode and DeleteUser keep a per-user counter in the
+	// transaction that changes a file, so the quota check does not scan.
+	// A missing user gives NotFound.
+	Used(ctx context.Context, userID string) (drive.UsageCount, error)
 	// BlobReferenced reports whether any node references the blob key.
 	BlobReferenced(ctx context.Context, key string) (bool, error)
 	// LockBlob serialises, until the transaction ends, the transactions

@@ -202,11 +202,11 @@ func remaining(ctx context.Context, tx meta.Tx, userID string, freed int64) (int
 	if u.Quota <= 0 {
 		return -1, nil
 	}
-	usage, err := tx.Usage(ctx, userID)
+	used, err := tx.Used(ctx, userID)
 	if err != nil {
 		return 0, err
 	}
-	return max(u.Quota-usage.Total().Bytes+freed, 0), nil
+	return max(u.Quota-used.Bytes+freed, 0), nil
 }
 
 // Upload creates a FILE node with the content read from r (POST

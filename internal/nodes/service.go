@@ -365,6 +365,27 @@ func (s *Service) Account(ctx context.Context) (*drive.User, drive.Usage, error)
 	return u, usage, err
 }
 
+// Quota returns the caller's user record and the bytes and number of
+// their files (trash included), read from the store's counter rather than
+// summed: the cheap part of Account, for account/quota.
+func (s *Service) Quota(ctx context.Context) (*drive.User, drive.UsageCount, error) {
+	const op = "nodes.Quota"
+	p, err := caller(ctx, op)
+	if err != nil {
+		return nil, drive.UsageCount{}, err
+	}
+	var u *drive.User
+	var used drive.UsageCount
+	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+		if u, err = tx.User(ctx, p.UserID); err != nil {
+			return err
+		}
+		used, err = tx.Used(ctx, p.UserID)
+		return err
+	})
+	return u, used, err
+}
+
 // Open returns a FILE node of the caller and a reader of its content from
 // off for length bytes (length < 0: to the end).
 func (s *Service) Open(ctx context.Context, id string, off, length int64) (*drive.Node, io.ReadCloser, error) {

@@ -111,6 +111,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 	tests = append(tests, derivedTests()...)
 	tests = append(tests, shareTests()...)
 	tests = append(tests, webhookTests()...)
+	tests = append(tests, usedTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))

@@ -326,6 +326,10 @@ func (t *tx) InsertNode(ctx context.Context, n *drive.Node) error {
 		}
 		return drive.Wrap(op, err)
 	}
+	bytes, files := nodeUsed(n)
+	if err := t.addUsed(ctx, n.UserID, bytes, files); err != nil {
+		return drive.Wrap(op, err)
+	}
 	return t.writeLinks(ctx, op, n, false)
 }
 
@@ -343,6 +347,23 @@ func (t *tx) SetLocalID(ctx context.Context, userID, nodeID, localID string) err
 
 func (t *tx) UpdateNode(ctx context.Context, n *drive.Node) error {
 	const op = "meta.UpdateNode"
+	// The row as it was gives the change in used space. On PostgreSQL
+	// (READ COMMITTED) FOR UPDATE keeps it from changing under us until
+	// commit; SQLite runs one writer at a time.
+	lock := ""
+	if t.d.Name == "postgres" {
+		lock = " FOR UPDATE"
+	}
+	var oldKind, oldStatus string
+	var oldSize sql.NullInt64
+	err := t.queryRow(ctx, `SELECT kind, status, size FROM nodes WHERE id = ? AND user_id = ?`+lock, n.ID, n.UserID).
+		Scan(&oldKind, &oldStatus, &oldSize)
+	if errors.Is(err, sql.ErrNoRows) {
+		return drive.E(op, drive.NotFound, "node not found")
+	}
+	if err != nil {
+		return drive.Wrap(op, err)
+	}
 	args := append(nodeArgs(n)[1:], n.ID, n.UserID)
 	res, err := t.exec(ctx, `UPDATE nodes SET kind = ?, name = ?, name_key = ?, status = ?, is_root = ?, description = ?, labels = ?,
 		created_at = ?, modified_at = ?, created_by = ?, version = ?, change_seq = ?, trash_root = ?,
@@ -354,7 +375,43 @@ func (t *tx) UpdateNode(ctx context.Context, n *drive.Node) error {
 	if err := mustAffect(op, res, "node not found"); err != nil {
 		return err
 	}
+	oldBytes, oldFiles := used(drive.NodeKind(oldKind), drive.Status(oldStatus), oldSize.Int64)
+	bytes, files := nodeUsed(n)
+	if err := t.addUsed(ctx, n.UserID, bytes-oldBytes, files-oldFiles); err != nil {
+		return drive.Wrap(op, err)
+	}
 	return t.writeLinks(ctx, op, n, true)
+}
+
+// used is what one node counts towards its user's used space: a FILE
+// that is not PURGED counts its size and one file, anything else nothing.
+// It must agree with the WHERE clause of Usage and with the backfill in
+// the used_bytes migrations.
+func used(kind drive.NodeKind, status drive.Status, size int64) (bytes, files int64) {
+	if kind != drive.KindFile || status == drive.StatusPurged {
+		return 0, 0
+	}
+	return size, 1
+}
+
+// nodeUsed is used for n as nodeArgs stores it (a FILE without Content
+// has a NULL size, which counts as 0).
+func nodeUsed(n *drive.Node) (bytes, files int64) {
+	var size int64
+	if n.Content != nil {
+		size = n.Content.Size
+	}
+	return used(n.Kind, n.Status, size)
+}
+
+// addUsed adds to the user's used-space counter (users.used_bytes and
+// used_files); a zero change writes nothing.
+func (t *tx) addUsed(ctx context.Context, userID string, bytes, files int64) error {
+	if bytes == 0 && files == 0 {
+		return nil
+	}
+	_, err := t.exec(ctx, `UPDATE users SET used_bytes = used_bytes + ?, used_files = used_files + ? WHERE id = ?`, bytes, files, userID)
+	return err
 }
 
 // writeLinks replaces the parent links and labels of n. A unique violation
@@ -542,6 +599,16 @@ func (t *tx) Usage(ctx context.Context, userID string) (drive.Usage, error) {
 		}
 	}
 	return u, drive.Wrap(op, rows.Err())
+}
+
+func (t *tx) Used(ctx context.Context, userID string) (drive.UsageCount, error) {
+	const op = "meta.Used"
+	var c drive.UsageCount
+	err := t.queryRow(ctx, `SELECT used_bytes, used_files FROM users WHERE id = ?`, userID).Scan(&c.Bytes, &c.Count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, drive.E(op, drive.NotFound, "user not found")
+	}
+	return c, drive.Wrap(op, err)
 }
 
 func (t *tx) BlobReferenced(ctx context.Context, key string) (bool, error) {
