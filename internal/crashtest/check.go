@@ -389,6 +389,15 @@ func checkStore(ctx context.Context, dataDir string, v *violations) (*dbState, e
 			LEFT JOIN nodes pn ON pn.id = p.parent_id WHERE c.id IS NULL OR pn.id IS NULL OR c.status = 'PURGED'`},
 		{"live flags that disagree with the child's status", `SELECT COUNT(*) FROM node_parents p JOIN nodes c ON c.id = p.child_id
 			WHERE p.live <> CASE WHEN c.status = 'AVAILABLE' THEN 1 ELSE 0 END`},
+		// The quota counter is kept in the write transaction: it must
+		// equal what a scan of the user's files gives.
+		{"users whose used-bytes counter differs from their files", `SELECT COUNT(*) FROM users u WHERE u.used_bytes <>
+			(SELECT COALESCE(SUM(size), 0) FROM nodes n WHERE n.user_id = u.id AND n.kind = 'FILE' AND n.status <> 'PURGED')
+			OR u.used_files <> (SELECT COUNT(*) FROM nodes n WHERE n.user_id = u.id AND n.kind = 'FILE' AND n.status <> 'PURGED')`},
+		// The webhook outbox is written with the change: no delivery
+		// without its event.
+		{"webhook deliveries without their event", `SELECT COUNT(*) FROM webhook_deliveries d
+			WHERE NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.id = d.event_id)`},
 	} {
 		var n int
 		if err := tx.QueryRowContext(ctx, q.sql).Scan(&n); err != nil {
