@@ -23,13 +23,7 @@ func newUsage(env *Env) *cobra.Command {
 		Short: "Show storage used, per category",
 		Long:  `Show the bytes and files stored, per category (documents, photos, videos, other) and in total.`,
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, _ []string) error {
 			u, err := s.c.Usage(ctx)
 			if err != nil {
 				return err
@@ -52,7 +46,7 @@ func newUsage(env *Env) *cobra.Command {
 			}
 			fmt.Fprintf(tw, "total\t%d\t%d\t%s\t\n", files, bytes, humanBytes(bytes))
 			return tw.Flush()
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API reply as JSON")
@@ -67,13 +61,7 @@ func newQuota(env *Env) *cobra.Command {
 		Short: "Show the storage quota and what is left",
 		Args:  cobra.NoArgs,
 		Long:  `Show the account's storage quota, the bytes used and the bytes still available.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, _ []string) error {
 			q, err := s.c.Quota(ctx)
 			if err != nil {
 				return err
@@ -89,7 +77,7 @@ func newQuota(env *Env) *cobra.Command {
 			fmt.Fprintf(env.Stdout, "quota:     %d (%s)\nused:      %d (%s, %.1f%%)\navailable: %d (%s)\n",
 				q.Quota, humanBytes(q.Quota), used, humanBytes(used), pct, q.Available, humanBytes(q.Available))
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API reply as JSON")
@@ -231,13 +219,7 @@ default on clouddrive) and supports Range requests.
 
 ` + pathHelp,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			r, err := s.resolve(ctx, args[0])
 			if err != nil {
 				return err
@@ -251,7 +233,7 @@ default on clouddrive) and supports Range requests.
 			}
 			fmt.Fprintln(env.Stdout, link)
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	return cmd
@@ -267,13 +249,7 @@ connection is resumed where it stopped.
 
 ` + pathHelp,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			for _, p := range args {
 				r, err := s.resolve(ctx, p)
 				if err != nil {
@@ -293,7 +269,7 @@ connection is resumed where it stopped.
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	return cmd

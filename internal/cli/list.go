@@ -100,13 +100,7 @@ directly, with the folder they were in.
   clouddrive ls --json /Documents | jq '.[].name'
   clouddrive ls --trash`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			out := env.Stdout
 			if trash {
 				if len(args) > 0 {
@@ -149,7 +143,7 @@ directly, with the folder they were in.
 				fmt.Fprintln(out, displayName(n))
 			}
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVarP(&long, "long", "l", false, "long format: kind, size, modified, id, name")
@@ -241,13 +235,7 @@ cache (synced first if it never was), with a count at the end.
 
 ` + pathHelp,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			p := "/"
 			if len(args) > 0 {
 				p = args[0]
@@ -300,7 +288,7 @@ cache (synced first if it never was), with a count at the end.
 				fmt.Fprintf(env.Stdout, "\n%d folders, %d files\n", folders, files)
 			}
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().IntVarP(&depth, "level", "L", -1, "descend at most this many levels")
@@ -576,13 +564,7 @@ the metadata itself is read from the API, so it is current.
 
 ` + pathHelp,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			var all []*acd.Node
 			for _, p := range args {
 				r, err := s.resolve(ctx, p)
@@ -608,7 +590,7 @@ the metadata itself is read from the API, so it is current.
 				return writeJSON(env.Stdout, all)
 			}
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the nodes as JSON")

@@ -70,13 +70,7 @@ existing folder is fine.
 		Example: `  clouddrive mkdir /Projects
   clouddrive mkdir -p /Photos/2024/05`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			for _, p := range args {
 				if len(splitPath(p)) == 0 {
 					if parents {
@@ -103,7 +97,7 @@ existing folder is fine.
 				o.infof(env, "created %s/", cleanPath(p))
 			}
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVarP(&parents, "parents", "p", false, "create missing parents; no error if the folder exists")
@@ -136,13 +130,7 @@ through; its other parents are kept.
 		Example: `  clouddrive mv /inbox/a.pdf /inbox/b.pdf /Documents
   clouddrive mv /Documents/a.pdf /Archive/2024-a.pdf`,
 		Args: cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			srcs, dst := args[:len(args)-1], args[len(args)-1]
 			d, err := s.resolve(ctx, dst)
 			if err != nil && !errors.Is(err, errNoSuchPath) {
@@ -201,7 +189,7 @@ through; its other parents are kept.
 				o.infof(env, "moved %s to %s", r.path, path.Join(d.path, n.Name))
 				return nil
 			})
-		},
+		}),
 	}
 	o.register(cmd)
 	return cmd
@@ -260,13 +248,7 @@ good with purge).
 
 ` + pathHelp,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			return eachPath(ctx, args, s.resolve, func(r *resolved) error {
 				n, err := s.c.Trash(ctx, r.node.ID)
 				if err != nil {
@@ -276,7 +258,7 @@ good with purge).
 				o.infof(env, "trashed %s", r.path)
 				return nil
 			})
-		},
+		}),
 	}
 	o.register(cmd)
 	return cmd
@@ -294,13 +276,7 @@ other node first.
 
 ` + pathHelp,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			return eachPath(ctx, args, s.resolveTrashed, func(r *resolved) error {
 				if r.node.Status != client.StatusTrash {
 					o.infof(env, "%s is not in the trash", r.path)
@@ -314,7 +290,7 @@ other node first.
 				o.infof(env, "restored %s", r.path)
 				return nil
 			})
-		},
+		}),
 	}
 	o.register(cmd)
 	return cmd
@@ -335,13 +311,7 @@ it) or as id:NODEID, and must be in the trash unless --force is given.
 
 ` + pathHelp,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			return eachPath(ctx, args, s.resolveTrashed, func(r *resolved) error {
 				if r.node.Status != client.StatusTrash && !force {
 					return withHint(fmt.Errorf("%s: %w", r.path, errNotTrashed), "trash it first (clouddrive trash), or pass --force to delete it at once")
@@ -353,7 +323,7 @@ it) or as id:NODEID, and must be in the trash unless --force is given.
 				o.infof(env, "purged %s", r.path)
 				return nil
 			})
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "also purge nodes that are not in the trash")

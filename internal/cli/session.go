@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 
 	"github.com/clouddrive/clouddrive/acd"
@@ -52,6 +53,21 @@ func (e *Env) open(ctx context.Context, o *common) (*session, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// withSession returns the RunE of a command that works on the drive: it
+// opens the session (server, token, node cache) with the command's
+// common flags, runs fn, and closes the session.
+func (e *Env) withSession(o *common, fn func(ctx context.Context, s *session, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		s, err := e.open(ctx, o)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		return fn(ctx, s, args)
+	}
 }
 
 func (e *Env) newClient(_ context.Context, server string, ts oauth2.TokenSource, log *slog.Logger, d dirs) (*client.Client, error) {

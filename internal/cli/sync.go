@@ -73,13 +73,7 @@ sync asks the server's changes feed for what changed since the last sync
 stopped. Changes made by this CLI are in the cache at once; run sync to
 see changes made by other clients.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := env.open(ctx, &o)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: env.withSession(&o, func(ctx context.Context, s *session, _ []string) error {
 			start := env.now()
 			st, err := s.sync(ctx, full)
 			if err != nil {
@@ -98,7 +92,7 @@ see changes made by other clients.`,
 				kind, st.nodes, st.purged, env.now().Sub(start).Round(time.Millisecond),
 				counts["FOLDER/AVAILABLE"], counts["FILE/AVAILABLE"], counts["FILE/TRASH"]+counts["FOLDER/TRASH"])
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&full, "full", false, "drop the cache and fetch every node again")
