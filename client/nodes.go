@@ -339,26 +339,37 @@ func (c *Client) Rename(ctx context.Context, id, name string) (*acd.Node, error)
 // nodes/{to}/children), keeping its other parents. TRASH nodes cannot be
 // moved.
 func (c *Client) Move(ctx context.Context, id, fromParent, toParent string) (*acd.Node, error) {
-	var out *acd.Node
 	req := &request{op: "client.Move", method: "POST", path: "nodes/" + seg(toParent) + "/children",
-		in: acd.MoveRequest{FromParent: fromParent, ChildID: id},
-		confirm: func(ctx context.Context) (bool, error) {
-			n, err := c.Node(ctx, id, nil)
-			if err != nil {
-				return false, err
-			}
-			if slices.Contains(n.Parents, toParent) && !slices.Contains(n.Parents, fromParent) {
-				out = n
-				return true, nil
-			}
-			return false, nil
-		}}
-	var moved acd.Node
-	if err := c.call(ctx, req, &moved); err != nil {
+		in: acd.MoveRequest{FromParent: fromParent, ChildID: id}}
+	return c.callConfirmNode(ctx, req, id, func(n *acd.Node) bool {
+		return slices.Contains(n.Parents, toParent) && !slices.Contains(n.Parents, fromParent)
+	})
+}
+
+// callConfirmNode sends req, a call that changes node id and is not
+// idempotent, and returns the node it answers. When an attempt fails in a
+// way that may have reached the server, the node is read back and done
+// tells whether the change happened; if so, that node is the answer and
+// the call is not sent again.
+func (c *Client) callConfirmNode(ctx context.Context, req *request, id string, done func(n *acd.Node) bool) (*acd.Node, error) {
+	var out *acd.Node
+	req.confirm = func(ctx context.Context) (bool, error) {
+		n, err := c.Node(ctx, id, nil)
+		if err != nil {
+			return false, err
+		}
+		if done(n) {
+			out = n
+			return true, nil
+		}
+		return false, nil
+	}
+	var got acd.Node
+	if err := c.call(ctx, req, &got); err != nil {
 		return nil, err
 	}
 	if out == nil {
-		out = &moved
+		out = &got
 	}
 	return out, nil
 }
@@ -378,27 +389,8 @@ func (c *Client) AddParent(ctx context.Context, parentID, childID string) (*acd.
 // RemoveParent removes parentID from the parents of childID (DELETE
 // nodes/{parent}/children/{child}).
 func (c *Client) RemoveParent(ctx context.Context, parentID, childID string) (*acd.Node, error) {
-	var out *acd.Node
-	req := &request{op: "client.RemoveParent", method: "DELETE", path: "nodes/" + seg(parentID) + "/children/" + seg(childID),
-		confirm: func(ctx context.Context) (bool, error) {
-			n, err := c.Node(ctx, childID, nil)
-			if err != nil {
-				return false, err
-			}
-			if !slices.Contains(n.Parents, parentID) {
-				out = n
-				return true, nil
-			}
-			return false, nil
-		}}
-	var got acd.Node
-	if err := c.call(ctx, req, &got); err != nil {
-		return nil, err
-	}
-	if out == nil {
-		out = &got
-	}
-	return out, nil
+	req := &request{op: "client.RemoveParent", method: "DELETE", path: "nodes/" + seg(parentID) + "/children/" + seg(childID)}
+	return c.callConfirmNode(ctx, req, childID, func(n *acd.Node) bool { return !slices.Contains(n.Parents, parentID) })
 }
 
 // Trash moves a node, with the part of its subtree reachable only through
@@ -414,27 +406,8 @@ func (c *Client) Trash(ctx context.Context, id string) (*acd.Node, error) {
 // Restore brings a TRASH node back into its parents (POST
 // trash/{id}/restore). A name taken meanwhile gives a *ConflictError.
 func (c *Client) Restore(ctx context.Context, id string) (*acd.Node, error) {
-	var out *acd.Node
-	req := &request{op: "client.Restore", method: "POST", path: "trash/" + seg(id) + "/restore",
-		confirm: func(ctx context.Context) (bool, error) {
-			n, err := c.Node(ctx, id, nil)
-			if err != nil {
-				return false, err
-			}
-			if n.Status == StatusAvailable {
-				out = n
-				return true, nil
-			}
-			return false, nil
-		}}
-	var got acd.Node
-	if err := c.call(ctx, req, &got); err != nil {
-		return nil, err
-	}
-	if out == nil {
-		out = &got
-	}
-	return out, nil
+	req := &request{op: "client.Restore", method: "POST", path: "trash/" + seg(id) + "/restore"}
+	return c.callConfirmNode(ctx, req, id, func(n *acd.Node) bool { return n.Status == StatusAvailable })
 }
 
 // Purge deletes a node for good (DELETE nodes/{id}), with the part of its
