@@ -82,6 +82,26 @@ type batch struct {
 }
 
 // runJobs runs jobs on n workers. On cancellation no new job starts.
+// transfer runs the planned jobs with a progress meter, counts the
+// planning failures with the job failures, prints the summary and returns
+// every failure joined.
+func transfer(ctx context.Context, env *Env, s *session, o *transferOpts, verb string, start time.Time, jobs []job, planErrs []error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var total int64
+	for _, j := range jobs {
+		total += j.size
+	}
+	m := newMeter(env, o.progress, o.quiet, total)
+	b := runJobs(ctx, jobs, o.jobs, m, func(f string, a ...any) { s.log.Debug(fmt.Sprintf(f, a...)) })
+	m.close()
+	b.errs = append(planErrs, b.errs...)
+	b.failed += len(planErrs)
+	summary(&o.common, env, verb, b, env.now().Sub(start))
+	return errors.Join(b.errs...)
+}
+
 func runJobs(ctx context.Context, jobs []job, n int, m meter, log func(string, ...any)) batch {
 	var mu sync.Mutex
 	var b batch
@@ -234,20 +254,7 @@ duplicates a file.
 				return err
 			}
 			jobs, planErrs := planUpload(ctx, s, &o, srcs, &remoteDir{node: dest}, cleanPath(dst))
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var total int64
-			for _, j := range jobs {
-				total += j.size
-			}
-			m := newMeter(env, o.progress, o.quiet, total)
-			b := runJobs(ctx, jobs, o.jobs, m, func(f string, a ...any) { s.log.Debug(fmt.Sprintf(f, a...)) })
-			m.close()
-			b.errs = append(planErrs, b.errs...)
-			b.failed += len(planErrs)
-			summary(&o.common, env, "uploaded", b, env.now().Sub(start))
-			return errors.Join(b.errs...)
+			return transfer(ctx, env, s, &o, "uploaded", start, jobs, planErrs)
 		},
 	}
 	o.register(cmd)
@@ -456,20 +463,7 @@ per file when it is not; -q prints nothing but errors.
 				return err
 			}
 			jobs, planErrs := planDownload(ctx, s, &o, srcs, dst)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var total int64
-			for _, j := range jobs {
-				total += j.size
-			}
-			m := newMeter(env, o.progress, o.quiet, total)
-			b := runJobs(ctx, jobs, o.jobs, m, func(f string, a ...any) { s.log.Debug(fmt.Sprintf(f, a...)) })
-			m.close()
-			b.errs = append(planErrs, b.errs...)
-			b.failed += len(planErrs)
-			summary(&o.common, env, "downloaded", b, env.now().Sub(start))
-			return errors.Join(b.errs...)
+			return transfer(ctx, env, s, &o, "downloaded", start, jobs, planErrs)
 		},
 	}
 	o.register(cmd)
