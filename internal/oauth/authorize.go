@@ -230,18 +230,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "consent", &pageData{Title: "Allow access", Action: selfRef(r), CSRF: sess.CSRF,
 			Hidden: q.fields(), AppName: q.app.Name, UserName: user.Name, Scopes: describeScopes(q.scope)})
 	case "login":
-		name := v.Get("username")
-		u, fail, err := s.login(ctx, name, v.Get("password"))
-		if err != nil {
-			s.internalError(w, r, err)
-			return
+		if s.signIn(w, r, v, loginPage) {
+			seeOther(w, selfRef(r)+"?"+q.query())
 		}
-		if fail != nil {
-			fail.show(w, loginPage, name)
-			return
-		}
-		s.writeSession(w, r, s.newSession(u.ID))
-		seeOther(w, selfRef(r)+"?"+q.query())
 	case "approve", "deny":
 		if user == nil {
 			loginPage(http.StatusUnauthorized, "Please sign in again.", "")

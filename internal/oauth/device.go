@@ -235,17 +235,9 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 		op = v.Get("op")
 	}
 	if op == "login" {
-		name := v.Get("username")
-		u, fail, err := s.login(ctx, name, v.Get("password"))
-		if err != nil {
-			s.internalError(w, r, err)
+		if !s.signIn(w, r, v, loginPage) {
 			return
 		}
-		if fail != nil {
-			fail.show(w, loginPage, name)
-			return
-		}
-		s.writeSession(w, r, s.newSession(u.ID))
 		next := selfRef(r)
 		if code != "" {
 			next += "?" + url.Values{"user_code": {code}}.Encode()

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -144,6 +145,25 @@ func (f *loginFailure) show(w http.ResponseWriter, page func(status int, msg, na
 		w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter.Round(time.Second)/time.Second)))
 	}
 	page(f.status, f.msg, name)
+}
+
+// signIn handles a submitted login form (fields username and password):
+// on success it starts the session and reports true, and the caller
+// redirects; otherwise it has answered with page (the caller's login page)
+// or an error page.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, form url.Values, page func(status int, msg, name string)) bool {
+	name := form.Get("username")
+	u, fail, err := s.login(r.Context(), name, form.Get("password"))
+	if err != nil {
+		s.internalError(w, r, err)
+		return false
+	}
+	if fail != nil {
+		fail.show(w, page, name)
+		return false
+	}
+	s.writeSession(w, r, s.newSession(u.ID))
+	return true
 }
 
 // login checks a user name and password. It returns the user, or why the
