@@ -108,14 +108,7 @@ directly, with the folder they were in.
 				}
 				return lsTrash(ctx, s, out, long, asJSON)
 			}
-			p := "/"
-			if len(args) > 0 {
-				p = args[0]
-			}
-			if err := s.ensureSynced(ctx); err != nil {
-				return err
-			}
-			r, err := s.resolve(ctx, p)
+			r, err := s.resolveCached(ctx, args)
 			if err != nil {
 				return err
 			}
@@ -223,6 +216,20 @@ func walk(ctx context.Context, s *session, n *acd.Node, p string, maxDepth int, 
 	return visit(n, p, 0, nil)
 }
 
+// resolveCached resolves the optional PATH argument (default /) of a
+// command that reads the node cache, syncing the cache first if it never
+// was.
+func (s *session) resolveCached(ctx context.Context, args []string) (*resolved, error) {
+	p := "/"
+	if len(args) > 0 {
+		p = args[0]
+	}
+	if err := s.ensureSynced(ctx); err != nil {
+		return nil, err
+	}
+	return s.resolve(ctx, p)
+}
+
 func newTree(env *Env) *cobra.Command {
 	var o common
 	var depth int
@@ -236,14 +243,7 @@ cache (synced first if it never was), with a count at the end.
 ` + pathHelp,
 		Args: cobra.MaximumNArgs(1),
 		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
-			p := "/"
-			if len(args) > 0 {
-				p = args[0]
-			}
-			if err := s.ensureSynced(ctx); err != nil {
-				return err
-			}
-			r, err := s.resolve(ctx, p)
+			r, err := s.resolveCached(ctx, args)
 			if err != nil {
 				return err
 			}
@@ -484,14 +484,7 @@ cache (synced first if it never was), and print their paths.
 				return err
 			}
 			defer s.close()
-			p := "/"
-			if len(args) > 0 {
-				p = args[0]
-			}
-			if err := s.ensureSynced(ctx); err != nil {
-				return err
-			}
-			r, err := s.resolve(ctx, p)
+			r, err := s.resolveCached(ctx, args)
 			if err != nil {
 				return err
 			}
