@@ -164,10 +164,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// Requests reach the stores through timing wrappers (store operation
 	// latencies in /metrics); App.Meta and App.Blobs stay the raw stores.
 	mx := metrics.New()
-	svc := NewNodes(cfg, mx.Meta(m), mx.Blobs(b))
+	tm, tb := mx.Meta(m), mx.Blobs(b)
+	svc := NewNodes(cfg, tm, tb)
 	notifier := changes.NewNotifier()
 	tokens := &auth.Tokens{Meta: m, Now: cfg.Now}
-	hooks := &webhook.Dispatcher{Meta: mx.Meta(m), Now: cfg.Now, Client: webhook.NewClient(cfg.WebhookAllowInternal),
+	hooks := &webhook.Dispatcher{Meta: tm, Now: cfg.Now, Client: webhook.NewClient(cfg.WebhookAllowInternal),
 		Timeout: cfg.WebhookTimeout, Logger: cfg.Logger.With("component", "webhook"), Observer: mx.NewWebhooks()}
 	outbox, _ := svc.Events.(*webhook.Outbox)
 	svc.Committed = func(userID string) {
@@ -186,9 +187,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		PublicURL: cfg.PublicURL,
 	}
 	api.Metrics = mx
-	api.Thumbs = &thumbnail.Service{Meta: mx.Meta(m), Blobs: mx.Blobs(b), Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail")}
-	api.Shares = &share.Service{Meta: mx.Meta(m), Nodes: svc, Now: cfg.Now, NewID: cfg.NewID, Key: key}
-	api.Webhooks = &webhook.Service{Meta: mx.Meta(m), Now: cfg.Now, NewID: cfg.NewID, Wake: hooks.Wake}
+	api.Thumbs = &thumbnail.Service{Meta: tm, Blobs: tb, Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail")}
+	api.Shares = &share.Service{Meta: tm, Nodes: svc, Now: cfg.Now, NewID: cfg.NewID, Key: key}
+	api.Webhooks = &webhook.Service{Meta: tm, Now: cfg.Now, NewID: cfg.NewID, Wake: hooks.Wake}
 	if cfg.RateLimits != (ratelimit.Limits{}) {
 		api.Limiter = newLimiter(cfg, m)
 	}
