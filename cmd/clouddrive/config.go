@@ -23,7 +23,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
@@ -195,12 +194,4 @@ func maskSetting(name, v string) string {
 	}
 	s := u.String()
 	return strings.ReplaceAll(s, url.QueryEscape(mask), mask)
-}
-
-// durationAtLeast checks a duration setting against its minimum.
-func durationAtLeast(name string, d, min time.Duration) error {
-	if d < min {
-		return fmt.Errorf("setting %s: must be at least %s, not %s", name, min, d)
-	}
-	return nil
 }

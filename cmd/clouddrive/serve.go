@@ -68,16 +68,19 @@ certificate and key from the same files.`,
 			if err != nil {
 				return fmt.Errorf("setting default-quota: %w", err)
 			}
-			for name, v := range map[string]float64{"rate-per-token": perToken, "rate-per-user": perUser,
-				"rate-burst-token": float64(limits.PerTokenBurst), "rate-burst-user": float64(limits.PerUserBurst)} {
-				if v < 0 {
-					return fmt.Errorf("setting %s: must not be negative", name)
+			for _, r := range []struct {
+				name string
+				v    float64
+			}{{"rate-per-token", perToken}, {"rate-burst-token", float64(limits.PerTokenBurst)},
+				{"rate-per-user", perUser}, {"rate-burst-user", float64(limits.PerUserBurst)}} {
+				if r.v < 0 {
+					return fmt.Errorf("setting %s: must not be negative", r.name)
 				}
 			}
 			limits.PerToken, limits.PerUser = rate.Limit(perToken), rate.Limit(perUser)
 			cfg := storeConfig(cmd, data)
-			if err := durationAtLeast("access-token-ttl", tokenTTL, time.Minute); err != nil {
-				return err
+			if tokenTTL < time.Minute {
+				return fmt.Errorf("setting access-token-ttl: must be at least %s, not %s", time.Minute, tokenTTL)
 			}
 			if shutdown < 0 || gcInterval < 0 || gcGrace < 0 {
 				return fmt.Errorf("setting shutdown-timeout, gc-interval and gc-grace: must not be negative")
