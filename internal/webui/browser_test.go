@@ -699,7 +699,7 @@ func TestBrowserLargeFolder(t *testing.T) {
 	b.do(b.ctx, "open Big", func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		var err error
 		for range 3 {
-			if _, err = click(chromedp.CSS(row("Big") + " .name"))(ctx, t); err != nil {
+			if _, err = click(chromedp.CSS(row("Big")+" .name"))(ctx, t); err != nil {
 				return chromedp.Void{}, err
 			}
 			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
