@@ -32,9 +32,24 @@ for t in "${targets[@]}"; do
   name=$1 pkg=$2
   if [ "$only" != "  " ] && [[ "$only" != *" $name "* ]]; then continue; fi
   echo "--- $name ($pkg) for $time"
-  if ! go test -run '^$' -fuzz "^$name\$" -fuzztime "$time" "$pkg"; then
+  corpus="$pkg/testdata/fuzz/$name"
+  before=$(ls "$corpus" 2>/dev/null | sort || true)
+  log=$(mktemp)
+  if go test -run '^$' -fuzz "^$name\$" -fuzztime "$time" "$pkg" 2>&1 | tee "$log"; [ "${PIPESTATUS[0]}" = 0 ]; then
+    rm -f "$log"; continue
+  fi
+  after=$(ls "$corpus" 2>/dev/null | sort || true)
+  # Go's fuzzing coordinator (go1.26; golang/go#75804, fixed in go1.27)
+  # can fail a target with a bare "context deadline exceeded" when
+  # -fuzztime ends while a worker is busy: no input failed and none was
+  # written. That alone is not a finding; anything else is.
+  if [ "$before" = "$after" ] && grep -q '^    context deadline exceeded$' "$log" &&
+     ! grep -qE 'Failing input written|panic:' "$log"; then
+    echo "fuzz: $name: Go's fuzztime-deadline race (golang/go#75804), no failing input; not counted"
+  else
     failed+=("$name $pkg")
   fi
+  rm -f "$log"
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
