@@ -20,17 +20,23 @@ import (
 // checks the exact status codes it accepts: acd_cli is Python and cannot
 // run here.
 
-// parseChanges checks the framing of a changes body the way acd_cli reads
-// it (split on newlines, json.loads each line) and returns the change sets
-// and whether the stream ended with {"end":true}.
+// parseChanges checks the framing of a changes body the way a client that
+// splits the body on newlines and parses every part reads it (as ACD sent
+// it: each change set ends with '\n', {"end":true} has no newline after it,
+// so there is no empty last part), and returns the change sets and whether
+// the stream ended with {"end":true}.
 func parseChanges(t *testing.T, raw []byte) ([]acd.ChangeSet, bool) {
 	t.Helper()
-	if len(raw) == 0 || raw[len(raw)-1] != '\n' {
-		t.Errorf("changes body does not end with a newline: %q", tail(raw))
+	if len(raw) == 0 {
+		t.Errorf("empty changes body")
 	}
 	var sets []acd.ChangeSet
 	ended := false
-	for i, line := range bytes.Split(bytes.TrimSuffix(raw, []byte("\n")), []byte("\n")) {
+	for i, line := range bytes.Split(raw, []byte("\n")) {
+		if len(line) == 0 && i > 0 && !ended {
+			// An empty last part is a stream cut after a change set (maxNodes).
+			continue
+		}
 		if ended {
 			t.Errorf("line %d after the end line: %q", i, line)
 			continue

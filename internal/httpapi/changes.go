@@ -37,8 +37,14 @@ func parseBool(raw json.RawMessage) (bool, error) {
 	return false, &drive.Error{Op: "httpapi.changes", Kind: drive.Invalid, Param: "includePurged", Message: "includePurged must be true or false"}
 }
 
-// postChanges streams the changes feed: one JSON object per line, then
-// {"end":true} (omitted when maxNodes cut the stream short).
+// changesEnd closes a complete changes stream: acd.ChangesEnd as ACD
+// wrote it, without a trailing newline.
+const changesEnd = `{"end":true}`
+
+// postChanges streams the changes feed: one JSON object per line, each
+// ended by '\n', then {"end":true} with no newline after it, as ACD sent
+// it (omitted when maxNodes cut the stream short). A client that splits
+// the body on '\n' and parses every part must not meet an empty last part.
 func (s *Server) postChanges(w http.ResponseWriter, r *http.Request) {
 	var in changesBody
 	if err := readJSON(w, r, &in); err != nil {
@@ -126,7 +132,7 @@ func (s *Server) postChanges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if complete {
-		_ = enc.Encode(acd.ChangesEnd{End: true})
+		_, _ = bw.WriteString(changesEnd)
 	}
 	_ = flush()
 	if gz != nil {
