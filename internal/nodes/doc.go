@@ -3,8 +3,8 @@
 // and overwriting files, renaming, moving, several parents, trash, restore,
 // purge, properties, listing with filters and paging.
 //
-// Decisions where ACD's behaviour is unknown (the clients in
-// shared/spec/acd-api.md need what is written here):
+// Decisions where ACD's behaviour is unknown (rclone's acd backend,
+// go-acd and acd_cli need what is written here):
 //
 //   - Names are unique among the AVAILABLE children of a folder, compared
 //     after Unicode case folding. TRASH nodes never block a name; rename,

@@ -105,7 +105,7 @@
 // <base>/auth/o2/token, client_id and client_secret from `admin app add
 // rclone --redirect-uri http://127.0.0.1:53682/`; rclone's hard-coded
 // bootstrap call to drive.amazonaws.com must still be intercepted
-// (shared/spec/acd-api.md section 12). acd_cli cannot be pointed at another
+// (a hosts entry plus a certificate, or an HTTPS proxy). acd_cli cannot be pointed at another
 // token URL: write its oauth.json with a token minted by `admin token`
 // (and a far-future exp_time), or with tokens obtained by any of the flows
 // above.
