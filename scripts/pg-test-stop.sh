@@ -11,4 +11,4 @@ if [ "$(id -u)" = 0 ]; then AS=(runuser -u postgres --); else AS=(); fi
 if [ -n "$PGBIN" ] && [ -f "$PGDATA/postmaster.pid" ]; then
   "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null || true
 fi
-rm -rf "$PGDATA"
+rm -rf "$PGDATA" "$PGDATA.log"
