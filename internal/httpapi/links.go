@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -185,7 +186,10 @@ func (s *Server) passwordRequired(w http.ResponseWriter, r *http.Request, l *sha
 		return
 	}
 	next := r.URL.Path
-	if r.Method != http.MethodGet || !strings.HasPrefix(next, "/s/"+l.Token) {
+	if r.Method == http.MethodPost {
+		next = r.Form.Get("next") // a wrong password: ask again for the same page
+	}
+	if !insideLink(l.Token, next) {
 		next = ""
 	}
 	s.sharePage(w, http.StatusUnauthorized, passwordPage, map[string]any{
@@ -224,10 +228,28 @@ func (s *Server) sharePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dest := path
-	if next := r.Form.Get("next"); strings.HasPrefix(next, "/s/"+l.Token+"/") {
+	if next := r.Form.Get("next"); insideLink(l.Token, next) {
 		dest = strings.TrimSuffix(path, "/s/"+l.Token) + next
 	}
 	http.Redirect(w, r, dest, http.StatusSeeOther)
+}
+
+// insideLink reports whether p is a plain path below the link's own,
+// /s/{token}/...: already clean (no dot segments, no empty segments, so
+// http.Redirect's own cleaning cannot move it elsewhere), made of URL-safe
+// characters only (no backslash a browser reads as a slash, no percent
+// escapes, no scheme or host), so a redirect to it stays on this server.
+func insideLink(token, p string) bool {
+	if !strings.HasPrefix(p, "/s/"+token+"/") || path.Clean(p) != p {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+			return false
+		}
+	}
+	return true
 }
 
 // shareRoot is GET|HEAD /s/{token}: the linked file or folder.
