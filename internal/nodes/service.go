@@ -416,14 +416,10 @@ func (s *Service) openNode(ctx context.Context, n *drive.Node, off, length int64
 }
 
 // OpenByID opens a node of a given user without a principal; temp links
-// use it after verifying their signature.
+// and share links use it after verifying their token. A disabled (or
+// deleted) user's nodes are NotFound, as their tokens are invalid.
 func (s *Service) OpenByID(ctx context.Context, userID, id string, off, length int64) (*drive.Node, io.ReadCloser, error) {
-	var n *drive.Node
-	err := s.Meta.View(ctx, func(tx meta.Tx) error {
-		var err error
-		n, err = visible(ctx, tx, userID, id)
-		return err
-	})
+	n, err := s.NodeByID(ctx, userID, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -431,15 +427,34 @@ func (s *Service) OpenByID(ctx context.Context, userID, id string, off, length i
 }
 
 // NodeByID returns a node of a given user without a principal (temp
-// links).
+// links): NotFound for a purged node, or when the user is disabled or
+// deleted.
 func (s *Service) NodeByID(ctx context.Context, userID, id string) (*drive.Node, error) {
 	var n *drive.Node
 	err := s.Meta.View(ctx, func(tx meta.Tx) error {
+		if err := ActiveUser(ctx, tx, userID); err != nil {
+			return err
+		}
 		var err error
 		n, err = visible(ctx, tx, userID, id)
 		return err
 	})
 	return n, err
+}
+
+// ActiveUser returns nil when the user exists and is not disabled, else
+// NotFound: what serves a user's content without a bearer token (temp
+// links, share links) checks it, as auth.Tokens.Authenticate does for
+// tokens.
+func ActiveUser(ctx context.Context, tx meta.Tx, userID string) error {
+	u, err := tx.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if u.Disabled {
+		return drive.E("nodes.ActiveUser", drive.NotFound, "user not found")
+	}
+	return nil
 }
 
 // parentsOf and nameOf read a node that may be nil (a failed load).

@@ -24,8 +24,9 @@
 //
 // # Failures
 //
-// A missing, revoked or expired token, and a link whose node is trashed or
-// purged, are all NotFound (404): the public side never tells them apart,
+// A missing, revoked or expired token, a link whose node is trashed or
+// purged, and a link of a disabled user (until the user is enabled again)
+// are all NotFound (404): the public side never tells them apart,
 // so a URL reveals nothing once it stops working. An expired link still
 // shows in its owner's list, with its expiresAt in the past.
 //

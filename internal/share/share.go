@@ -187,7 +187,8 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 func notFound(op string) error { return drive.E(op, drive.NotFound, "link not found") }
 
 // Resolve returns the working link with the given token: NotFound for a
-// missing or expired token and for a node that is not AVAILABLE.
+// missing or expired token, for a node that is not AVAILABLE and for a
+// link of a disabled user.
 func (s *Service) Resolve(ctx context.Context, token string) (*Link, error) {
 	const op = "share.Resolve"
 	if len(token) != 43 {
@@ -201,6 +202,9 @@ func (s *Service) Resolve(ctx context.Context, token string) (*Link, error) {
 		}
 		if !l.ExpiresAt.IsZero() && !s.Now().Before(l.ExpiresAt) {
 			return notFound(op)
+		}
+		if err := nodes.ActiveUser(ctx, tx, l.UserID); err != nil {
+			return err
 		}
 		n, err := tx.Node(ctx, l.UserID, l.NodeID)
 		if err != nil {

@@ -3,7 +3,8 @@
 // Authorization header until it expires. A link names the user, the node
 // and the expiry, and carries an HMAC-SHA256 over them with a key shared by
 // every replica (kept in the metadata store's settings). A link stops
-// working when the node is trashed, purged, or not the user's.
+// working when the node is trashed, purged, or not the user's, and while
+// the user is disabled.
 package templink
 
 import (
