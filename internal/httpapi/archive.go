@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -54,10 +53,10 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
+	sandboxUserBytes(h)
 	h.Set("Content-Type", "application/zip")
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name + ".zip"}))
+	h.Set("Content-Disposition", disposition("attachment", name+".zip"))
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	a := &archiver{s: s, zw: zip.NewWriter(w), names: map[string]bool{}}
 	if n.Kind == drive.KindFile {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -191,7 +190,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		s.serveThumbnail(w, r, n)
 		return
 	}
-	s.serveContent(w, r, n, func(off, length int64) (io.ReadCloser, error) {
+	s.serveContent(w, r, n, false, func(off, length int64) (io.ReadCloser, error) {
 		_, rc, err := s.Nodes.Open(r.Context(), n.ID, off, length)
 		return rc, err
 	})
@@ -208,7 +207,7 @@ func (s *Server) tempLinkDownload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, drive.E("httpapi.tempLink", drive.NotFound, "link not found or expired"))
 		return
 	}
-	s.serveContent(w, r, n, func(off, length int64) (io.ReadCloser, error) {
+	s.serveContent(w, r, n, true, func(off, length int64) (io.ReadCloser, error) {
 		_, rc, err := s.Nodes.OpenByID(r.Context(), userID, nodeID, off, length)
 		return rc, err
 	})
@@ -216,9 +215,12 @@ func (s *Server) tempLinkDownload(w http.ResponseWriter, r *http.Request) {
 
 // serveContent answers a download: 200 for the whole file, 206 for a
 // range (the end clamped to the size), 416 when the range starts at or
-// past the end, 304 when If-None-Match matches.
-func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, n *drive.Node, open func(off, length int64) (io.ReadCloser, error)) {
+// past the end, 304 when If-None-Match matches. Its headers are those of
+// user content (usercontent.go); named puts the file name in an inline
+// Content-Disposition too.
+func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, n *drive.Node, named bool, open func(off, length int64) (io.ReadCloser, error)) {
 	const op = "httpapi.download"
+	sandboxUserBytes(w.Header())
 	if n.Kind != drive.KindFile || n.Content == nil {
 		s.writeError(w, r, &drive.Error{Op: op, Kind: drive.Invalid, Param: "id", Message: "node is not a file"})
 		return
@@ -242,13 +244,6 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, n *drive.N
 	if !partial {
 		start, length = 0, size
 	}
-	ct := n.Content.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	if boolParam(r, "download") {
-		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": n.Name}))
-	}
 	var body io.ReadCloser = io.NopCloser(strings.NewReader(""))
 	if length > 0 && r.Method != http.MethodHead {
 		if body, err = open(start, length); err != nil {
@@ -257,7 +252,7 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, n *drive.N
 		}
 	}
 	defer body.Close()
-	h.Set("Content-Type", ct)
+	userFileHeaders(h, n.Name, n.Content.ContentType, boolParam(r, "download"), named)
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	status := http.StatusOK
 	if partial {

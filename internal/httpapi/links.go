@@ -3,7 +3,6 @@ package httpapi
 import (
 	"html/template"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -285,10 +284,8 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, l *share.Li
 			s.serveThumbnail(w, r, n)
 			return
 		}
-		// User content must not run as a page of this origin.
-		w.Header().Set("Content-Security-Policy", "sandbox")
-		w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": n.Name}))
-		s.serveContent(w, r, n, func(off, length int64) (io.ReadCloser, error) {
+		// serveContent sets the user-content headers (usercontent.go).
+		s.serveContent(w, r, n, true, func(off, length int64) (io.ReadCloser, error) {
 			return s.Shares.Open(r.Context(), l, n, off, length)
 		})
 		return

@@ -1,0 +1,139 @@
+package httpapi
+
+// User content: every response that carries bytes a user uploaded (a
+// download, a temp link, a share link's file, a thumbnail, an archive)
+// takes its security headers from this file, and only from here.
+//
+// A file is whatever its uploader says it is: a page of HTML or an SVG
+// with script, served inline on the server's origin, would run as a page
+// of that origin, read the OAuth consent page with the visitor's session
+// and take a token. So every such response
+//
+//   - carries UserContentCSP, whose sandbox gives the document an opaque
+//     origin and no script, and whose default-src 'none' lets it load
+//     nothing (images and media from the response itself still render);
+//   - carries X-Content-Type-Options: nosniff, so a browser never guesses
+//     a more active type than the one sent, and refuses a script or style
+//     sheet whose type is not a script or style type;
+//   - is sent inline only when its stored type is on the passive list
+//     (passiveType: non-SVG images, audio, video, text/plain), with that
+//     stored type; anything else is Content-Disposition: attachment, so a
+//     browser that opens it saves it instead;
+//   - never carries a type a browser would run or apply from <script src>,
+//     <link rel=stylesheet>, a module import or a service worker: stored
+//     JavaScript and CSS types, and types that do not parse, are sent as
+//     application/octet-stream (the bytes are unchanged; ACD clients only
+//     read the bytes, and the node's metadata keeps the stored type).
+//
+// ?download=true (or 1) makes any file an attachment, as before. ACD
+// fidelity: a passive file keeps its stored Content-Type and, on
+// /cdproxy/nodes/{id}/content, no Content-Disposition.
+
+import (
+	"mime"
+	"net/http"
+	"strings"
+)
+
+// UserContentCSP is the Content-Security-Policy of every response that
+// carries a user's bytes.
+const UserContentCSP = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'"
+
+// octetStream is the type of content that has none, or one that must not
+// be sent as is.
+const octetStream = "application/octet-stream"
+
+// sandboxUserBytes sets the headers every response with user bytes has,
+// whatever its type; error replies on those routes carry them too.
+func sandboxUserBytes(h http.Header) {
+	h.Set("Content-Security-Policy", UserContentCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// userFileHeaders sets Content-Type and Content-Disposition for a user's
+// file named name with stored type stored. download forces an attachment;
+// named adds the file name to an inline disposition (share links and temp
+// links; the content route keeps ACD's bare reply).
+func userFileHeaders(h http.Header, name, stored string, download, named bool) {
+	ct, passive := servedType(stored)
+	h.Set("Content-Type", ct)
+	switch {
+	case download || !passive:
+		h.Set("Content-Disposition", disposition("attachment", name))
+	case named:
+		h.Set("Content-Disposition", disposition("inline", name))
+	default:
+		h.Del("Content-Disposition")
+	}
+}
+
+// disposition is a Content-Disposition value with the file name
+// (RFC 6266; a non-ASCII name goes as an RFC 2231 filename*).
+func disposition(kind, name string) string {
+	if name == "" {
+		return kind
+	}
+	if v := mime.FormatMediaType(kind, map[string]string{"filename": name}); v != "" {
+		return v
+	}
+	return kind
+}
+
+// servedType returns the Content-Type to send for a stored type, and
+// whether the file may be shown inline. The stored value is parsed and
+// written again, so the browser reads exactly the type classified here (a
+// value a browser might parse differently, such as "text/plain,
+// text/html", does not parse and goes as application/octet-stream).
+func servedType(stored string) (contentType string, passive bool) {
+	mt, params, err := mime.ParseMediaType(stored)
+	if err != nil || strings.Count(mt, "/") != 1 {
+		return octetStream, false
+	}
+	ct := mime.FormatMediaType(mt, params)
+	if ct == "" {
+		ct = mt
+	}
+	switch {
+	case passiveType(mt):
+		return ct, true
+	case scriptOrStyle(mt):
+		return octetStream, false
+	}
+	return ct, false
+}
+
+// passiveTypes are the types, besides audio/* and video/*, that cannot
+// run script wherever a browser loads them, and render usefully inline.
+var passiveTypes = map[string]bool{
+	"text/plain": true,
+	"image/png":  true, "image/apng": true, "image/jpeg": true, "image/pjpeg": true, "image/gif": true,
+	"image/webp": true, "image/avif": true, "image/bmp": true, "image/x-ms-bmp": true, "image/x-icon": true,
+	"image/vnd.microsoft.icon": true, "image/tiff": true, "image/heic": true, "image/heif": true, "image/jxl": true,
+}
+
+// passiveType reports whether the media type mt (lower case, no
+// parameters) may be served inline. Not SVG (it runs script), not any XML
+// (XSLT, XHTML), not HTML, PDF (viewers run script) or anything unknown.
+func passiveType(mt string) bool {
+	if passiveTypes[mt] {
+		return true
+	}
+	typ, sub, _ := strings.Cut(mt, "/")
+	return (typ == "audio" || typ == "video") && !strings.Contains(sub, "xml")
+}
+
+// scriptOrStyle reports whether a browser would execute or apply content
+// of type mt as a script (the WHATWG JavaScript MIME types and anything
+// naming a script language) or a style sheet.
+func scriptOrStyle(mt string) bool {
+	typ, sub, _ := strings.Cut(mt, "/")
+	if typ == "text" && sub == "css" {
+		return true
+	}
+	for _, w := range []string{"javascript", "ecmascript", "jscript", "livescript"} {
+		if strings.Contains(sub, w) {
+			return true
+		}
+	}
+	return false
+}
