@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -13,8 +12,8 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/app"
 	"github.com/clouddrive/clouddrive/internal/blob"
-	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/gc"
+	"github.com/clouddrive/clouddrive/internal/lease"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
 	"github.com/clouddrive/clouddrive/internal/storeconfig"
 )
@@ -69,8 +68,7 @@ func gcLoop(ctx context.Context, c *gc.Collector, interval time.Duration) {
 	// Every replica runs this loop; the lease (renewed each run, valid for
 	// two intervals) makes one of them collect, and another take over
 	// when it stops.
-	host, _ := os.Hostname()
-	holder := host + "/" + drive.NewID()
+	holder := lease.Holder()
 	for {
 		select {
 		case <-ctx.Done():

@@ -23,7 +23,7 @@ import (
 
 func newServe(stdout, stderr io.Writer) *cobra.Command {
 	var addr, data, publicURL, logFormat, logLevel, tlsCert, tlsKey string
-	var shutdown, gcInterval, gcGrace, tokenTTL, webhookTimeout time.Duration
+	var shutdown, gcInterval, gcGrace, tokenTTL, webhookTimeout, trashRetention time.Duration
 	var webhookInternal bool
 	var defaultQuota string
 	var limits ratelimit.Limits
@@ -100,6 +100,10 @@ certificate and key from the same files.`,
 				return fmt.Errorf("setting webhook-timeout: must be between 1s and 5m, not %s", webhookTimeout)
 			}
 			cfg.WebhookTimeout, cfg.WebhookAllowInternal = webhookTimeout, webhookInternal
+			if trashRetention < 0 {
+				return fmt.Errorf("setting trash-retention: must not be negative (0 keeps the trash for ever)")
+			}
+			cfg.TrashRetention = trashRetention
 			a, err := app.Open(ctx, cfg)
 			if err != nil {
 				return err
@@ -179,6 +183,8 @@ certificate and key from the same files.`,
 	cmd.Flags().DurationVar(&tokenTTL, "access-token-ttl", time.Hour, "lifetime of OAuth access tokens (refresh tokens renew them)")
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) file; with --tls-key the server speaks HTTPS, and SIGHUP reloads both")
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
+	cmd.Flags().DurationVar(&trashRetention, "trash-retention", 30*24*time.Hour,
+		"purge nodes that stayed this long in the trash, as ACD did after 30 days (checked hourly, one replica at a time); 0 keeps them")
 	cmd.Flags().DurationVar(&webhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook delivery attempt may take")
 	cmd.Flags().BoolVar(&webhookInternal, "webhook-allow-internal", false,
 		"let webhooks deliver to loopback, private and link-local addresses (refused by default, against SSRF)")

@@ -28,6 +28,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/nodes"
 	"github.com/clouddrive/clouddrive/internal/oauth"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
+	"github.com/clouddrive/clouddrive/internal/retention"
 	"github.com/clouddrive/clouddrive/internal/share"
 	"github.com/clouddrive/clouddrive/internal/storeconfig"
 	"github.com/clouddrive/clouddrive/internal/templink"
@@ -73,6 +74,9 @@ type Config struct {
 	WebhookAllowInternal bool
 	// WebhookTimeout bounds one delivery attempt (default 10 s).
 	WebhookTimeout time.Duration
+	// TrashRetention purges nodes that stayed in the trash this long
+	// (checked hourly, on one replica at a time); 0 keeps them for ever.
+	TrashRetention time.Duration
 }
 
 // App is an opened server.
@@ -88,8 +92,12 @@ type App struct {
 	// Webhooks sends webhook deliveries; Open starts it unless
 	// Config.WebhookPoll is negative, and Close stops it.
 	Webhooks *webhook.Dispatcher
+	// Retention empties expired trash; Open starts its loop when
+	// Config.TrashRetention is set, and Close stops it.
+	Retention *retention.Purger
 
-	stopWebhooks func()
+	// stopLoops stop the background loops Open started.
+	stopLoops []func()
 }
 
 // DefaultDataDir is where the embedded stores live when --data is not
@@ -206,16 +214,14 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		m.Close()
 		return nil, err
 	}
-	a := &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector, OAuth: oa, UI: ui, Webhooks: hooks,
-		stopWebhooks: func() {}}
+	a := &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector, OAuth: oa, UI: ui, Webhooks: hooks}
 	if cfg.WebhookPoll >= 0 {
-		hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			hooks.Run(hctx, cfg.WebhookPoll)
-		}()
-		a.stopWebhooks = func() { cancel(); <-done }
+		a.background(ctx, func(ctx context.Context) { hooks.Run(ctx, cfg.WebhookPoll) })
+	}
+	a.Retention = &retention.Purger{Meta: m, Nodes: svc, Now: cfg.Now, Period: cfg.TrashRetention,
+		Logger: cfg.Logger.With("component", "retention")}
+	if cfg.TrashRetention > 0 {
+		a.background(ctx, func(ctx context.Context) { a.Retention.Loop(ctx, time.Hour) })
 	}
 	return a, nil
 }
@@ -244,9 +250,22 @@ func linkKey(ctx context.Context, m meta.Store) ([]byte, error) {
 // API.
 func (a *App) Handler() http.Handler { return a.OAuth.Wrap(a.UI.Wrap(a.API.Handler())) }
 
-// Close closes the stores.
+// background runs loop until Close.
+func (a *App) background(ctx context.Context, loop func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		loop(ctx)
+	}()
+	a.stopLoops = append(a.stopLoops, func() { cancel(); <-done })
+}
+
+// Close stops the background loops and closes the stores.
 func (a *App) Close() error {
-	a.stopWebhooks()
+	for _, stop := range a.stopLoops {
+		stop()
+	}
 	return errors.Join(a.Meta.Close())
 }
 
