@@ -28,6 +28,7 @@ func newServe(stdout, stderr io.Writer) *cobra.Command {
 	var defaultQuota string
 	var limits ratelimit.Limits
 	var perToken, perUser float64
+	var guard *limitSettings
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the API server",
@@ -79,6 +80,10 @@ certificate and key from the same files.`,
 			}
 			limits.PerToken, limits.PerUser = rate.Limit(perToken), rate.Limit(perUser)
 			cfg := storeConfig(cmd, data)
+			httpLimits, err := guard.httpLimits()
+			if err != nil {
+				return err
+			}
 			if tokenTTL < time.Minute {
 				return fmt.Errorf("setting access-token-ttl: must be at least %s, not %s", time.Minute, tokenTTL)
 			}
@@ -113,8 +118,7 @@ certificate and key from the same files.`,
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
-				ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+			srv := a.HTTPServer(httpLimits, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 			scheme := "http"
 			if certs != nil {
 				scheme, srv.TLSConfig = "https", certs.tlsConfig()
@@ -188,6 +192,7 @@ certificate and key from the same files.`,
 	cmd.Flags().DurationVar(&webhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook delivery attempt may take")
 	cmd.Flags().BoolVar(&webhookInternal, "webhook-allow-internal", false,
 		"let webhooks deliver to loopback, private and link-local addresses (refused by default, against SSRF)")
+	guard = addLimitFlags(cmd)
 	cmd.Flags().Bool("print-config", false, "print the effective settings (secrets masked) with their sources, then exit")
 	return cmd
 }

@@ -183,6 +183,14 @@ func (s *Server) Wrap(next http.Handler) http.Handler {
 }
 
 // Handler returns a handler serving only the OAuth endpoints; other paths
+// SignedIn reports whether r carries the valid session cookie (correctly
+// signed, not expired) of a signed-in user. The user is not looked up: it
+// is cheap enough to classify every request (package httpguard).
+func (s *Server) SignedIn(r *http.Request) bool {
+	sess := s.readSession(r)
+	return sess != nil && sess.UserID != ""
+}
+
 // get 404.
 func (s *Server) Handler() http.Handler {
 	return s.Wrap(http.NotFoundHandler())
