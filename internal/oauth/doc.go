@@ -13,6 +13,7 @@
 //	GET      /auth/o2/tokeninfo  /oauth/tokeninfo   {"aud": client id, "exp": seconds left, "scope"}
 //	POST     /auth/o2/device     /oauth/device      device authorization (RFC 8628)
 //	GET|POST /device                                 where the user enters and approves a device code
+//	POST     /ap/signout         /oauth/signout     ends the browser's sign-in to these pages (204)
 //
 // # Authorization code flow (RFC 6749 section 4.1, RFC 7636)
 //
@@ -35,7 +36,12 @@
 // against CSRF by a token bound to a session cookie (HttpOnly,
 // SameSite=Lax, Secure over TLS) that is signed with HMAC-SHA256 under a
 // key kept in the store's settings (oauth_cookie_key), so replicas share
-// it; signing in replaces the session and its token. Pages are
+// it; signing in replaces the session and its token. A signed-in session
+// lasts 12 hours (SessionTTL) unless the user signs out: POST /ap/signout
+// clears the cookie and replaces the user's session generation in the
+// settings, which every signed-in cookie carries, so every session of the
+// user ends, copies of the cookie included (the web UI's Sign out calls
+// it). Pages are
 // html/template files embedded in the binary, use no script and no
 // external assets, and are never framed. Their forms and redirects back to
 // this server use relative references, so a reverse proxy may serve it

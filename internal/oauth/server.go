@@ -158,6 +158,7 @@ func (s *Server) routes() map[string]http.Handler {
 		{[]string{PathTokenInfo, "/oauth/tokeninfo"}, s.tokenInfo},
 		{[]string{PathDevice, "/oauth/device"}, s.deviceAuthorization},
 		{[]string{PathDevicePage}, s.devicePage},
+		{[]string{PathSignOut, "/oauth/signout"}, s.signOut},
 	} {
 		h := s.logged(r.h)
 		for _, p := range r.paths {
@@ -182,7 +183,6 @@ func (s *Server) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// Handler returns a handler serving only the OAuth endpoints; other paths
 // SignedIn reports whether r carries the valid session cookie (correctly
 // signed, not expired) of a signed-in user. The user is not looked up: it
 // is cheap enough to classify every request (package httpguard).
@@ -191,6 +191,7 @@ func (s *Server) SignedIn(r *http.Request) bool {
 	return sess != nil && sess.UserID != ""
 }
 
+// Handler returns a handler serving only the OAuth endpoints; other paths
 // get 404.
 func (s *Server) Handler() http.Handler {
 	return s.Wrap(http.NotFoundHandler())

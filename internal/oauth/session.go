@@ -31,6 +31,9 @@ type session struct {
 	CSRF    string `json:"c"`
 	UserID  string `json:"u,omitempty"`
 	Expires int64  `json:"e"` // Unix seconds
+	// Gen is the user's session generation at sign-in (signout.go): the
+	// session is signed in only while it is current.
+	Gen string `json:"g,omitempty"`
 }
 
 func (s *Server) sign(payload string) string {
@@ -109,18 +112,23 @@ func (s *Server) checkCSRF(r *http.Request) (*session, bool) {
 }
 
 // sessionUser returns the signed-in user of sess, or nil when nobody is
-// signed in or the user was since deleted or disabled.
+// signed in, the user was since deleted or disabled, or signed out since
+// (the session's generation is stale).
 func (s *Server) sessionUser(ctx context.Context, sess *session) (*drive.User, error) {
 	if sess == nil || sess.UserID == "" {
 		return nil, nil
 	}
 	var u *drive.User
+	var gen string
 	err := s.cfg.Meta.View(ctx, func(tx meta.Tx) error {
 		var err error
-		u, err = tx.User(ctx, sess.UserID)
+		if u, err = tx.User(ctx, sess.UserID); err != nil {
+			return err
+		}
+		gen, err = sessionGen(ctx, tx, sess.UserID)
 		return err
 	})
-	if drive.Is(drive.NotFound, err) || (err == nil && u.Disabled) {
+	if drive.Is(drive.NotFound, err) || (err == nil && (u.Disabled || gen != sess.Gen)) {
 		return nil, nil
 	}
 	return u, err
@@ -162,7 +170,16 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, form url.Values,
 		fail.show(w, page, name)
 		return false
 	}
-	s.writeSession(w, r, s.newSession(u.ID))
+	sess := s.newSession(u.ID)
+	err = s.cfg.Meta.View(r.Context(), func(tx meta.Tx) error {
+		sess.Gen, err = sessionGen(r.Context(), tx, u.ID)
+		return err
+	})
+	if err != nil {
+		s.internalError(w, r, err)
+		return false
+	}
+	s.writeSession(w, r, sess)
 	return true
 }
 

@@ -480,8 +480,9 @@ func TestBrowser(t *testing.T) {
 		return
 	}
 	// The picker: the example site opens it in a popup; the user signs in
-	// (already signed in to the server: only the consent page), picks
-	// sunset.png, and the site gets its link through postMessage.
+	// (with the password again: signing out ended the server's session
+	// too), picks sunset.png, and the site gets its link through
+	// postMessage.
 	siteTab, cancelSite := chromedp.NewContext(tab)
 	defer cancelSite()
 	b.logConsole(siteTab, "site")
@@ -503,6 +504,10 @@ func TestBrowser(t *testing.T) {
 	b.do(popup, "picker sign in",
 		chromedp.WaitVisible(chromedp.ID("signin-btn")),
 		click(chromedp.ID("signin-btn")),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		chromedp.SendKeys(chromedp.ID("username"), user),
+		chromedp.SendKeys(chromedp.ID("password"), pass),
+		chromedp.Submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS(`button[value=approve]`)),
 		click(chromedp.CSS(`button[value=approve]`)),
 		chromedp.WaitReady(chromedp.CSS(`body[data-ready="1"]`)),

@@ -161,15 +161,18 @@ export async function accessToken() {
 }
 
 // logout revokes the refresh token, which revokes its whole family (the
-// access token included), and forgets both.
+// access token included), forgets both, and ends the sign-in to the
+// authorization pages (ap/signout clears the session cookie and ends the
+// session on the server), so the next sign-in asks for the password.
 export async function logout() {
   const t = tokens();
   sessionStorage.removeItem(TOKENS);
-  if (!t) return;
-  const revoke = (token) => fetch(new URL('auth/o2/revoke', baseURL()), {
+  const post = (path, form) => fetch(new URL(path, baseURL()), {
     method: 'POST',
+    credentials: 'same-origin',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token, client_id: CLIENT_ID }),
+    body: new URLSearchParams(form),
   }).catch(() => {});
-  await Promise.all([t.refresh && revoke(t.refresh), t.access && revoke(t.access)]);
+  const revoke = (token) => post('auth/o2/revoke', { token, client_id: CLIENT_ID });
+  await Promise.all([post('ap/signout', {}), t && t.refresh && revoke(t.refresh), t && t.access && revoke(t.access)]);
 }
