@@ -15,10 +15,31 @@
 //	GET /               302 to /ui/ for browsers (Accept: text/html); other
 //	                    clients keep the API's 404
 //
-// Every page is sent with a Content-Security-Policy that allows scripts,
-// styles and connections to this origin only (images also from blob: URLs,
-// which hold thumbnails fetched with the token), no framing (except the
-// picker, see below), no-referrer and nosniff.
+// # Content-Security-Policy
+//
+// Every response carries a Content-Security-Policy, nosniff and
+// no-referrer. Styles, images, media and connections may come from this
+// origin only (images and media also from blob: URLs, which hold
+// thumbnails fetched with the token); no plugins, no frames, no workers, no
+// <base>, forms post to this origin; no framing by others (except the
+// picker, see below).
+//
+// Scripts are not trusted by origin. This origin also serves the bytes
+// users upload (/cdproxy/..., /s/...), so `script-src 'self'` would let an
+// injected <script src="/cdproxy/templink/..."> run a user's JavaScript as
+// the UI. Instead each page is rendered with a fresh random nonce, and its
+// policy is `script-src 'nonce-N'`: only the page's own entry module runs,
+// and the modules it imports (a static or dynamic import inherits the
+// importer's nonce). No user byte can carry the nonce. A path-restricted
+// source (script-src <origin>/ui/assets/) was not chosen: CSP ignores the
+// path after a redirect, so any redirect on the origin would reopen it.
+// Pages are therefore never cached (no-store, no ETag): a cached page
+// would carry a stale nonce. Assets (scripts, styles, icons) are static,
+// with ETags, and their own responses allow no script at all.
+//
+// User bytes are a second line of defence: the API sends them sandboxed,
+// nosniff, and script or style types as application/octet-stream, which no
+// <script> accepts (package httpapi, usercontent.go).
 //
 // # Picker
 //
@@ -46,8 +67,10 @@ package webui
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"html/template"
 	"io/fs"
@@ -70,8 +93,17 @@ type Handler struct {
 	meta      meta.Store // where the picker looks up registered apps
 	publicURL string
 	logger    *slog.Logger
-	assets    map[string]asset // by path below static/
-	picker    *template.Template
+	assets    map[string]asset   // by path below static/, but the pages
+	pages     *template.Template // index.html, callback.html, picker.html
+}
+
+// pageData is what the page templates are rendered with.
+type pageData struct {
+	// Nonce is the script nonce of this response.
+	Nonce string
+	// Origin, ClientID and Multiple are the picker's.
+	Origin, ClientID string
+	Multiple         bool
 }
 
 // asset is one embedded file, ready to serve.
@@ -104,8 +136,8 @@ func New(m meta.Store, publicURL string, logger *slog.Logger) (*Handler, error) 
 	}
 	h := &Handler{meta: m, publicURL: publicURL, logger: logger, assets: map[string]asset{}}
 	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+		if err != nil || d.IsDir() || path.Dir(p) == "static" && path.Ext(p) == ".html" {
+			return err // pages are templates, below
 		}
 		ct, ok := contentTypes[path.Ext(p)]
 		if !ok {
@@ -122,18 +154,32 @@ func New(m meta.Store, publicURL string, logger *slog.Logger) (*Handler, error) 
 	if err != nil {
 		return nil, err
 	}
-	h.picker, err = template.ParseFS(staticFS, "static/picker.html")
+	h.pages, err = template.ParseFS(staticFS, "static/*.html")
 	if err != nil {
 		return nil, err
 	}
 	return h, nil
 }
 
-// cspSelf is the policy of the UI pages: everything from this origin;
-// images and media also from blob: (thumbnails and previews fetched with
-// the bearer token).
-const cspSelf = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
-	"media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
+// csp is the Content-Security-Policy of a UI response (see the package
+// doc): scripts only with nonce, the page's (none at all when nonce is
+// empty); everything else from this origin only.
+func csp(nonce, frameAncestors string) string {
+	script := "'none'"
+	if nonce != "" {
+		script = "'nonce-" + nonce + "'"
+	}
+	return "default-src 'self'; script-src " + script + "; style-src 'self'; img-src 'self' blob: data:; " +
+		"media-src 'self' blob:; connect-src 'self'; frame-src 'none'; worker-src 'none'; object-src 'none'; " +
+		"base-uri 'none'; form-action 'self'; " + frameAncestors
+}
+
+// newNonce returns a fresh script nonce: 128 random bits.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
 
 // Wrap returns a handler that serves the UI paths and passes every other
 // request to next.
@@ -168,10 +214,10 @@ func (h *Handler) Wrap(next http.Handler) http.Handler {
 			}
 			h.serve(w, r, a, "frame-ancestors 'none'")
 		case p == "/ui/callback":
-			h.serve(w, r, h.assets["callback.html"], "frame-ancestors 'none'")
+			h.servePage(w, r, "callback.html", pageData{}, "frame-ancestors 'none'")
 		case p == "/ui/":
 			// The app keeps its place (folder, trash) in the query string.
-			h.serve(w, r, h.assets["index.html"], "frame-ancestors 'none'")
+			h.servePage(w, r, "index.html", pageData{}, "frame-ancestors 'none'")
 		default:
 			http.NotFound(w, r)
 		}
@@ -191,10 +237,12 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-func (h *Handler) headers(w http.ResponseWriter, ct, frameAncestors string) {
+// headers sets the security headers of a response; nonce is the page's
+// script nonce, "" for responses that run no script.
+func (h *Handler) headers(w http.ResponseWriter, ct, nonce, frameAncestors string) {
 	hd := w.Header()
 	hd.Set("Content-Type", ct)
-	hd.Set("Content-Security-Policy", cspSelf+"; "+frameAncestors)
+	hd.Set("Content-Security-Policy", csp(nonce, frameAncestors))
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	if frameAncestors == "frame-ancestors 'none'" {
@@ -202,10 +250,10 @@ func (h *Handler) headers(w http.ResponseWriter, ct, frameAncestors string) {
 	}
 }
 
-// serve writes an embedded file. Files are revalidated on every use (they
-// change with the binary), with a content hash as ETag.
+// serve writes an embedded asset. Assets are revalidated on every use
+// (they change with the binary), with a content hash as ETag.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, a asset, frameAncestors string) {
-	h.headers(w, a.contentType, frameAncestors)
+	h.headers(w, a.contentType, "", frameAncestors)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("ETag", a.etag)
 	if inm := r.Header.Get("If-None-Match"); inm == a.etag {
@@ -213,6 +261,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, a asset, frameAn
 		return
 	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+}
+
+// servePage renders the page name with a fresh script nonce, never to be
+// cached (the nonce is this response's only).
+func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, name string, data pageData, frameAncestors string) {
+	data.Nonce = newNonce()
+	var buf bytes.Buffer
+	if err := h.pages.ExecuteTemplate(&buf, name, data); err != nil {
+		h.logger.LogAttrs(r.Context(), slog.LevelError, "webui: rendering failed", slog.String("page", name), slog.Any("err", err))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h.headers(w, "text/html; charset=utf-8", data.Nonce, frameAncestors)
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(buf.Bytes()))
 }
 
 // servePicker checks client_id and origin and renders the picker.
@@ -223,7 +286,7 @@ func (h *Handler) servePicker(w http.ResponseWriter, r *http.Request) {
 		if drive.KindOf(err) == drive.Internal {
 			h.logger.LogAttrs(r.Context(), slog.LevelError, "picker: app lookup failed", slog.Any("err", err))
 		}
-		h.headers(w, "text/plain; charset=utf-8", "frame-ancestors 'none'")
+		h.headers(w, "text/plain; charset=utf-8", "", "frame-ancestors 'none'")
 		w.Header().Set("Cache-Control", "no-store")
 		msg := "The picker cannot be opened: internal error."
 		if de := drive.AsError(err); de != nil && de.Kind != drive.Internal {
@@ -233,19 +296,8 @@ func (h *Handler) servePicker(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(msg + "\n"))
 		return
 	}
-	var buf bytes.Buffer
-	data := struct {
-		Origin, ClientID string
-		Multiple         bool
-	}{origin, q.Get("client_id"), q.Get("multiple") == "1" || q.Get("multiple") == "true"}
-	if err := h.picker.Execute(&buf, data); err != nil {
-		h.logger.LogAttrs(r.Context(), slog.LevelError, "picker: rendering failed", slog.Any("err", err))
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	h.headers(w, "text/html; charset=utf-8", "frame-ancestors "+origin)
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(buf.Bytes())
+	h.servePage(w, r, "picker.html", pageData{Origin: origin, ClientID: q.Get("client_id"),
+		Multiple: q.Get("multiple") == "1" || q.Get("multiple") == "true"}, "frame-ancestors "+origin)
 }
 
 // pickerOrigin returns the normalised origin the picker may post to: the

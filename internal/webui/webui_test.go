@@ -50,13 +50,14 @@ func TestAssets(t *testing.T) {
 	s := drivetest.New(t, drivetest.Options{})
 	for _, tt := range []struct {
 		path, ctype, contains string
+		page                  bool
 	}{
-		{"/ui/", "text/html; charset=utf-8", `src="assets/app.js"`},
-		{"/ui/callback", "text/html; charset=utf-8", `src="assets/callback.js"`},
-		{"/ui/assets/app.js", "text/javascript; charset=utf-8", "import"},
-		{"/ui/assets/filelist.js", "text/javascript; charset=utf-8", "export class FileList"},
-		{"/ui/assets/app.css", "text/css; charset=utf-8", ":root"},
-		{"/ui/assets/icon.svg", "image/svg+xml", "<svg"},
+		{"/ui/", "text/html; charset=utf-8", `src="assets/app.js"`, true},
+		{"/ui/callback", "text/html; charset=utf-8", `src="assets/callback.js"`, true},
+		{"/ui/assets/app.js", "text/javascript; charset=utf-8", "import", false},
+		{"/ui/assets/filelist.js", "text/javascript; charset=utf-8", "export class FileList", false},
+		{"/ui/assets/app.css", "text/css; charset=utf-8", ":root", false},
+		{"/ui/assets/icon.svg", "image/svg+xml", "<svg", false},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
 			r := get(t, "GET", s.URL+tt.path, nil)
@@ -67,7 +68,8 @@ func TestAssets(t *testing.T) {
 				t.Errorf("Content-Type = %q, want %q", ct, tt.ctype)
 			}
 			csp := r.header.Get("Content-Security-Policy")
-			for _, want := range []string{"default-src 'self'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
+			for _, want := range []string{"default-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "object-src 'none'",
+				"worker-src 'none'", "frame-src 'none'"} {
 				if !strings.Contains(csp, want) {
 					t.Errorf("CSP %q lacks %q", csp, want)
 				}
@@ -80,6 +82,28 @@ func TestAssets(t *testing.T) {
 			}
 			if !strings.Contains(r.body, tt.contains) {
 				t.Errorf("body lacks %q", tt.contains)
+			}
+			// Scripts run by nonce, never by origin: this origin also
+			// serves users' bytes.
+			script := scriptSrc(csp)
+			if tt.page {
+				m := regexp.MustCompile(`^'nonce-([A-Za-z0-9_-]{22})'$`).FindStringSubmatch(script)
+				if m == nil {
+					t.Fatalf("page script-src %q, want only a nonce", script)
+				}
+				if !strings.Contains(r.body, `<script type="module" nonce="`+m[1]+`"`) {
+					t.Errorf("the page's module does not carry the nonce of its policy %q:\n%s", csp, r.body)
+				}
+				if again := scriptSrc(get(t, "GET", s.URL+tt.path, nil).header.Get("Content-Security-Policy")); again == script {
+					t.Errorf("two responses share the nonce %s", script)
+				}
+				if r.header.Get("ETag") != "" || r.header.Get("Cache-Control") != "no-store" {
+					t.Errorf("a page with a nonce may be cached: ETag %q, Cache-Control %q", r.header.Get("ETag"), r.header.Get("Cache-Control"))
+				}
+				return
+			}
+			if script != "'none'" {
+				t.Errorf("asset script-src %q, want 'none'", script)
 			}
 			if etag := r.header.Get("ETag"); etag == "" {
 				t.Error("no ETag")
@@ -121,6 +145,16 @@ func TestAssets(t *testing.T) {
 	})
 }
 
+// scriptSrc returns the sources of the script-src directive of a policy.
+func scriptSrc(csp string) string {
+	for _, d := range strings.Split(csp, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(d), "script-src "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // TestPickerOrigin: the picker runs only for an origin of a redirect URI
 // registered for the app named by client_id, and may be framed only by it.
 func TestPickerOrigin(t *testing.T) {
@@ -154,6 +188,9 @@ func TestPickerOrigin(t *testing.T) {
 			csp := r.header.Get("Content-Security-Policy")
 			if !strings.HasSuffix(csp, "frame-ancestors "+tt.want) || !strings.Contains(csp, "default-src 'self'") {
 				t.Errorf("CSP %q", csp)
+			}
+			if script := scriptSrc(csp); !strings.HasPrefix(script, "'nonce-") || !strings.Contains(r.body, `nonce="`+strings.Trim(strings.TrimPrefix(script, "'nonce-"), "'")+`"`) {
+				t.Errorf("picker script-src %q does not match its module's nonce", script)
 			}
 			if xfo := r.header.Get("X-Frame-Options"); xfo != "" {
 				t.Errorf("X-Frame-Options %q would stop the registered origin from framing the picker", xfo)
