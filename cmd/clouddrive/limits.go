@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clouddrive/clouddrive/internal/app"
+	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/httpguard"
 )
 
@@ -17,6 +19,7 @@ type limitSettings struct {
 	uploadMinRate string
 	uploadWindow  time.Duration
 	headerTimeout time.Duration
+	hashes        int
 }
 
 func addLimitFlags(cmd *cobra.Command) *limitSettings {
@@ -32,11 +35,18 @@ func addLimitFlags(cmd *cobra.Command) *limitSettings {
 		"how long an upload may stall, and the window of --upload-min-rate")
 	f.DurationVar(&s.headerTimeout, "read-header-timeout", httpguard.DefaultReadHeaderTimeout,
 		"how long a client may take to send a request's headers")
+	f.IntVar(&s.hashes, "max-password-hashes", auth.DefaultMaxHashes,
+		"argon2id password checks (sign-in, share links) run at once, 64 MiB each; more wait up to 2s, then get 429")
 	return s
 }
 
-// httpLimits checks the settings and returns them as httpguard limits.
-func (s *limitSettings) httpLimits() (httpguard.Limits, error) {
+// apply checks the settings, stores those of the app in cfg and returns
+// the rest as httpguard limits.
+func (s *limitSettings) apply(cfg *app.Config) (httpguard.Limits, error) {
+	if s.hashes < 1 {
+		return httpguard.Limits{}, fmt.Errorf("setting max-password-hashes: must be at least 1")
+	}
+	cfg.PasswordHashes = s.hashes
 	rate, err := parseSize(s.uploadMinRate)
 	if err != nil {
 		return httpguard.Limits{}, fmt.Errorf("setting upload-min-rate: %w", err)

@@ -80,7 +80,7 @@ certificate and key from the same files.`,
 			}
 			limits.PerToken, limits.PerUser = rate.Limit(perToken), rate.Limit(perUser)
 			cfg := storeConfig(cmd, data)
-			httpLimits, err := guard.httpLimits()
+			httpLimits, err := guard.apply(&cfg)
 			if err != nil {
 				return err
 			}

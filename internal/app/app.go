@@ -77,6 +77,9 @@ type Config struct {
 	// TrashRetention purges nodes that stayed in the trash this long
 	// (checked hourly, on one replica at a time); 0 keeps them for ever.
 	TrashRetention time.Duration
+	// PasswordHashes bounds the argon2id hashes of sign-in and share-link
+	// passwords that run at once (auth.Hasher.Max; default 4).
+	PasswordHashes int
 }
 
 // App is an opened server.
@@ -196,7 +199,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	api.Metrics = mx
 	api.Thumbs = &thumbnail.Service{Meta: tm, Blobs: tb, Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail")}
-	api.Shares = &share.Service{Meta: tm, Nodes: svc, Now: cfg.Now, NewID: cfg.NewID, Key: key}
+	hasher := &auth.Hasher{Max: cfg.PasswordHashes}
+	api.Shares = &share.Service{Meta: tm, Nodes: svc, Now: cfg.Now, NewID: cfg.NewID, Key: key, Hasher: hasher}
 	api.Webhooks = &webhook.Service{Meta: tm, Now: cfg.Now, NewID: cfg.NewID, Wake: hooks.Wake}
 	if cfg.RateLimits != (ratelimit.Limits{}) {
 		api.Limiter = newLimiter(cfg, m)
@@ -204,7 +208,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	collector := &gc.Collector{Meta: m, Blobs: b, Now: cfg.Now, Grace: cfg.GCGrace, Logger: cfg.Logger.With("component", "gc"),
 		Observe: api.Metrics.GCRun}
 	oa, err := oauth.New(ctx, oauth.Config{Meta: m, Tokens: tokens, Logger: cfg.Logger.With("component", "oauth"),
-		Now: cfg.Now, PublicURL: cfg.PublicURL, AccessTTL: cfg.AccessTokenTTL})
+		Now: cfg.Now, PublicURL: cfg.PublicURL, AccessTTL: cfg.AccessTokenTTL, Hasher: hasher})
 	if err != nil {
 		m.Close()
 		return nil, err

@@ -1,14 +1,19 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
 )
@@ -145,4 +150,108 @@ func parsePHC(phc string) (Argon2Params, []byte, []byte, error) {
 	}
 	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
 	return p, salt, key, nil
+}
+
+// Hasher hashes and verifies passwords with a bound on how many hashes run
+// at once. Each argon2id hash holds its memory (64 MiB with DefaultArgon2)
+// while it runs, so without a bound a burst of sign-ins, even with
+// made-up user names (an unknown user costs a verification too), takes
+// as many times that memory as there are requests. The zero value is
+// ready to use and safe for concurrent use; fields must not change after
+// the first call.
+type Hasher struct {
+	// Max is how many hashes of DefaultArgon2's memory or less may run at
+	// once (default 4: 256 MiB). A hash that needs more memory counts as
+	// several, in proportion (at most Max).
+	Max int
+	// Wait is how long a hash may wait for its turn (default 2 s); after
+	// it the caller gets a RateLimited error with RetryAfter.
+	Wait time.Duration
+	// Params are the parameters of new hashes; zero takes DefaultArgon2().
+	Params Argon2Params
+	// Running, if set, is called with the number of hashes running each
+	// time one starts, before it is computed (tests count with it).
+	Running func(n int)
+
+	once    sync.Once
+	sem     *semaphore.Weighted
+	max     int64
+	running atomic.Int64
+}
+
+// Defaults of Hasher.
+const (
+	DefaultMaxHashes = 4
+	defaultHashWait  = 2 * time.Second
+)
+
+// errBusy is what a hash that found no turn in time returns.
+func errBusy(op string, wait time.Duration) error {
+	return &drive.Error{Op: op, Kind: drive.RateLimited, RetryAfter: max(time.Second, wait/2),
+		Message: "too many passwords are being checked at once; try again in a moment"}
+}
+
+// run computes f in a turn of weight memory KiB.
+func (h *Hasher) run(ctx context.Context, op string, memory uint32, f func()) error {
+	h.once.Do(func() {
+		h.max = int64(h.Max)
+		if h.max <= 0 {
+			h.max = DefaultMaxHashes
+		}
+		h.sem = semaphore.NewWeighted(h.max)
+	})
+	weight := min(max(int64((memory+DefaultArgon2().Memory-1)/DefaultArgon2().Memory), 1), h.max)
+	wait := h.Wait
+	if wait <= 0 {
+		wait = defaultHashWait
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if err := h.sem.Acquire(wctx, weight); err != nil {
+		if ctx.Err() != nil {
+			return drive.E(op, drive.Unavailable, "request cancelled", ctx.Err())
+		}
+		return errBusy(op, wait)
+	}
+	defer h.sem.Release(weight)
+	n := h.running.Add(1)
+	defer h.running.Add(-1)
+	if h.Running != nil {
+		h.Running(int(n))
+	}
+	f()
+	return nil
+}
+
+// Hash is HashPassword with h.Params, in turn.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	p := h.Params
+	if p == (Argon2Params{}) {
+		p = DefaultArgon2()
+	}
+	return h.HashWith(ctx, pw, p)
+}
+
+// HashWith is HashPasswordWith, in turn.
+func (h *Hasher) HashWith(ctx context.Context, pw string, p Argon2Params) (string, error) {
+	var phc string
+	var herr error
+	if err := h.run(ctx, "auth.HashPassword", p.Memory, func() { phc, herr = HashPasswordWith(pw, p) }); err != nil {
+		return "", err
+	}
+	return phc, herr
+}
+
+// Verify is VerifyPassword, in turn.
+func (h *Hasher) Verify(ctx context.Context, phc, pw string) (bool, error) {
+	p, _, _, err := parsePHC(phc)
+	if err != nil {
+		return false, err
+	}
+	var ok bool
+	var verr error
+	if err := h.run(ctx, "auth.VerifyPassword", p.Memory, func() { ok, verr = VerifyPassword(phc, pw) }); err != nil {
+		return false, err
+	}
+	return ok, verr
 }

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -122,5 +123,48 @@ func TestNewToken(t *testing.T) {
 	}
 	if a, b := auth.NewFamily(), auth.NewFamily(); a == b || len(a) != 22 {
 		t.Errorf("NewFamily() = %q, %q; want distinct 22-character ids", a, b)
+	}
+}
+
+// TestHasherBound: with every turn taken, a hash waits Wait and then gets
+// RateLimited with RetryAfter; a cancelled caller gets Unavailable; once
+// the turn is free, hashing and verifying work.
+func TestHasherBound(t *testing.T) {
+	hold, entered := make(chan struct{}), make(chan struct{}, 1)
+	h := &auth.Hasher{Max: 1, Wait: 50 * time.Millisecond, Params: cheap(), Running: func(n int) {
+		if n > 1 {
+			t.Errorf("%d hashes at once, want at most 1", n)
+		}
+		select {
+		case entered <- struct{}{}:
+			<-hold
+		default:
+		}
+	}}
+	first := make(chan error, 1)
+	go func() {
+		_, err := h.Hash(t.Context(), "correct horse battery")
+		first <- err
+	}()
+	<-entered
+	_, err := h.Hash(t.Context(), "another password")
+	if de := drive.AsError(err); !drive.Is(drive.RateLimited, err) || de.RetryAfter <= 0 {
+		t.Errorf("Hash while the turn is taken = %v, want RateLimited with RetryAfter", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := h.Verify(ctx, "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g", "x"); !drive.Is(drive.Unavailable, err) {
+		t.Errorf("Verify with a cancelled context = %v, want Unavailable", err)
+	}
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	phc, err := h.Hash(t.Context(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.Verify(t.Context(), phc, "pw"); !ok || err != nil {
+		t.Errorf("Verify = %t, %v", ok, err)
 	}
 }

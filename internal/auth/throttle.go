@@ -10,7 +10,7 @@ import (
 // the server ~50 ms, but on its own it lets an attacker try a password
 // every few milliseconds from many connections. After freeFailures wrong
 // passwords for one key (a user name, known or not, so a lock does not
-// reveal which names exist; a share link), further attempts for that key
+// reveal which names exist; a share link; a client address), further attempts for that key
 // are refused without checking the password for a lock time that doubles
 // from lockBase up to lockMax. A correct password resets the count; so
 // does an hour without failures.
@@ -18,7 +18,9 @@ import (
 // The counts live in each server's memory: N replicas allow N times the
 // attempts, and a restart forgets them. A lock also stops the real user
 // for its duration, which is why it is short and grows slowly. The zero
-// value is ready to use and safe for concurrent use.
+// value is ready to use and safe for concurrent use; Free, Base and Max
+// tune it (a throttle per client address allows more failures, since
+// several people may share one address).
 const (
 	freeFailures   = 5
 	lockBase       = 30 * time.Second
@@ -28,6 +30,12 @@ const (
 )
 
 type FailureThrottle struct {
+	// Free is how many failures a key has before the first lock
+	// (default 5); Base is the first lock (default 30 s), and every
+	// further failure doubles it up to Max (default 15 minutes).
+	Free      int
+	Base, Max time.Duration
+
 	mu    sync.Mutex
 	names map[string]*failures
 }
@@ -70,10 +78,20 @@ func (l *FailureThrottle) Failed(name string, now time.Time) {
 	}
 	f.count++
 	f.last = now
-	if over := f.count - freeFailures; over > 0 {
-		d := lockMax
+	free, base, most := freeFailures, lockBase, lockMax
+	if l.Free > 0 {
+		free = l.Free
+	}
+	if l.Base > 0 {
+		base = l.Base
+	}
+	if l.Max > 0 {
+		most = l.Max
+	}
+	if over := f.count - free; over > 0 {
+		d := most
 		if over < 16 {
-			d = min(lockBase<<(over-1), lockMax)
+			d = min(base<<(over-1), most)
 		}
 		f.lockedUntil = now.Add(d)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/httpguard"
 	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
@@ -45,6 +46,12 @@ type Config struct {
 	// SessionTTL is how long a browser stays signed in to the login and
 	// consent pages (default 12 hours).
 	SessionTTL time.Duration
+	// Hasher checks sign-in passwords; its bound on concurrent hashes is
+	// shared with whatever else uses it (default: one of its own).
+	Hasher *auth.Hasher
+	// ClientAddr names a request's client for per-address limits
+	// (default: httpguard.ClientAddr without trusted proxies).
+	ClientAddr func(r *http.Request) string
 }
 
 func (c *Config) defaults() {
@@ -65,6 +72,12 @@ func (c *Config) defaults() {
 	def(&c.DeviceTTL, 10*time.Minute)
 	def(&c.DeviceInterval, 5*time.Second)
 	def(&c.SessionTTL, 12*time.Hour)
+	if c.Hasher == nil {
+		c.Hasher = &auth.Hasher{}
+	}
+	if c.ClientAddr == nil {
+		c.ClientAddr = httpguard.ClientAddr(nil)
+	}
 }
 
 // Server is the OAuth 2.0 authorization server: the authorization, token,
@@ -78,12 +91,18 @@ type Server struct {
 	apps  *Apps
 
 	dummyOnce sync.Once
-	dummyHash string // a hash to verify against when the user is unknown
-	throttle  auth.FailureThrottle
+	dummyHash string               // a hash to verify against when the user is unknown
+	throttle  auth.FailureThrottle // failures per user name
+	addrs     auth.FailureThrottle // failures per client address
 
 	purgeMu   sync.Mutex
 	lastPurge time.Time
 }
+
+// addrFreeFailures is how many failed sign-ins one client address has
+// before it is locked (10 s, doubling up to 5 minutes); more than for a
+// user name, since several people may share an address.
+const addrFreeFailures = 30
 
 // cookieKeySetting names the setting that holds the session-cookie key.
 const cookieKeySetting = "oauth_cookie_key"
@@ -108,7 +127,8 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	if err := apps.Seed(ctx); err != nil {
 		return nil, err
 	}
-	return &Server{cfg: c, key: key, pages: p, apps: apps}, nil
+	return &Server{cfg: c, key: key, pages: p, apps: apps,
+		addrs: auth.FailureThrottle{Free: addrFreeFailures, Base: 10 * time.Second, Max: 5 * time.Minute}}, nil
 }
 
 // sharedKey returns the 32-byte key stored under setting, creating it

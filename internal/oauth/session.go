@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -161,7 +162,7 @@ func (f *loginFailure) show(w http.ResponseWriter, page func(status int, msg, na
 // or an error page.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, form url.Values, page func(status int, msg, name string)) bool {
 	name := form.Get("username")
-	u, fail, err := s.login(r.Context(), name, form.Get("password"))
+	u, fail, err := s.login(r.Context(), s.cfg.ClientAddr(r), name, form.Get("password"))
 	if err != nil {
 		s.internalError(w, r, err)
 		return false
@@ -183,21 +184,34 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, form url.Values,
 	return true
 }
 
-// login checks a user name and password. It returns the user, or why the
-// page must ask again. Unknown users and users without a password cost
-// one hash verification too, so timing does not tell them apart; repeated
-// failures for one name lock it for a while (auth.FailureThrottle).
-func (s *Server) login(ctx context.Context, name, password string) (*drive.User, *loginFailure, error) {
+// login checks a user name and password from client address addr. It
+// returns the user, or why the page must ask again. Unknown users and
+// users without a password cost one hash verification too, so timing does
+// not tell them apart; repeated failures for one name, and many from one
+// address, lock them for a while (auth.FailureThrottle); hashes wait for
+// their turn in cfg.Hasher, and a sign-in that finds none in time is
+// answered 429.
+func (s *Server) login(ctx context.Context, addr, name, password string) (*drive.User, *loginFailure, error) {
 	now := s.cfg.Now()
-	if wait := s.throttle.Wait(name, now); wait > 0 {
-		s.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "login refused", slog.String("user", name), slog.String("reason", "too many failures"),
-			slog.Duration("retry_after", wait))
-		mins := int((wait + time.Minute - 1) / time.Minute)
-		msg := "Too many failed sign-in attempts. Try again in " + strconv.Itoa(mins) + " minute"
-		if mins != 1 {
-			msg += "s"
+	for _, t := range []struct {
+		th   *auth.FailureThrottle
+		key  string
+		what string
+	}{{&s.addrs, addr, " from your address"}, {&s.throttle, name, ""}} {
+		if wait := t.th.Wait(t.key, now); wait > 0 {
+			s.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "login refused", slog.String("user", name), slog.String("addr", addr),
+				slog.String("reason", "too many failures"+t.what), slog.Duration("retry_after", wait))
+			mins := int((wait + time.Minute - 1) / time.Minute)
+			msg := "Too many failed sign-in attempts" + t.what + ". Try again in " + strconv.Itoa(mins) + " minute"
+			if mins != 1 {
+				msg += "s"
+			}
+			return nil, &loginFailure{status: http.StatusTooManyRequests, msg: msg + ".", retryAfter: wait}, nil
 		}
-		return nil, &loginFailure{status: http.StatusTooManyRequests, msg: msg + ".", retryAfter: wait}, nil
+	}
+	failed := func() {
+		s.throttle.Failed(name, now)
+		s.addrs.Failed(addr, now)
 	}
 	var u *drive.User
 	var phc string
@@ -214,18 +228,23 @@ func (s *Server) login(ctx context.Context, name, password string) (*drive.User,
 	}
 	bad := &loginFailure{status: http.StatusUnauthorized, msg: msgBadLogin}
 	if u == nil || phc == "" || name == "" {
-		_, _ = auth.VerifyPassword(s.dummy(), password)
+		if _, err := s.cfg.Hasher.Verify(ctx, s.dummy(), password); drive.Is(drive.RateLimited, err) {
+			return nil, busy(err), nil
+		}
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "unknown user or no password"))
-		s.throttle.Failed(name, now)
+		failed()
 		return nil, bad, nil
 	}
-	ok, err := auth.VerifyPassword(phc, password)
+	ok, err := s.cfg.Hasher.Verify(ctx, phc, password)
+	if drive.Is(drive.RateLimited, err) {
+		return nil, busy(err), nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if !ok {
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "wrong password"))
-		s.throttle.Failed(name, now)
+		failed()
 		return nil, bad, nil
 	}
 	s.throttle.Succeeded(name)
@@ -236,10 +255,21 @@ func (s *Server) login(ctx context.Context, name, password string) (*drive.User,
 	return u, nil, nil
 }
 
-// dummy returns a valid hash of a random password, computed once.
+// busy is the failure of a sign-in whose password check found no turn.
+func busy(err error) *loginFailure {
+	f := &loginFailure{status: http.StatusTooManyRequests, msg: "The server is busy checking other sign-ins. Try again in a moment.",
+		retryAfter: time.Second}
+	if de := drive.AsError(err); de != nil && de.RetryAfter > 0 {
+		f.retryAfter = de.RetryAfter
+	}
+	return f
+}
+
+// dummy returns a valid hash of a random password, computed once with
+// the parameters of new hashes, so that it costs what a user's does.
 func (s *Server) dummy() string {
 	s.dummyOnce.Do(func() {
-		h, err := auth.HashPassword(randomString(16))
+		h, err := auth.HashPasswordWith(randomString(16), cmp.Or(s.cfg.Hasher.Params, auth.DefaultArgon2()))
 		if err != nil {
 			panic("oauth: hashing a dummy password: " + err.Error())
 		}

@@ -35,10 +35,21 @@ type Service struct {
 	Argon2 auth.Argon2Params
 	// PasswordChecks bounds concurrent password checks (default 2).
 	PasswordChecks int
+	// Hasher hashes and checks link passwords within its bound on
+	// concurrent hashes, shared with sign-in (default: one of its own).
+	Hasher *auth.Hasher
 
 	once     sync.Once
 	sem      *semaphore.Weighted
+	hasher   *auth.Hasher
 	throttle auth.FailureThrottle
+}
+
+func (s *Service) init() {
+	s.once.Do(func() {
+		s.sem = semaphore.NewWeighted(int64(cmp.Or(max(s.PasswordChecks, 0), 2)))
+		s.hasher = cmp.Or(s.Hasher, &auth.Hasher{})
+	})
 }
 
 // Link is a share link with the node it points at.
@@ -108,7 +119,8 @@ func (s *Service) Create(ctx context.Context, nodeID string, o CreateOptions) (*
 		if params == (auth.Argon2Params{}) {
 			params = auth.DefaultArgon2()
 		}
-		if l.PasswordHash, err = auth.HashPasswordWith(o.Password, params); err != nil {
+		s.init()
+		if l.PasswordHash, err = s.hasher.HashWith(ctx, o.Password, params); err != nil {
 			return nil, err
 		}
 	}
@@ -231,7 +243,7 @@ func (s *Service) CheckPassword(ctx context.Context, l *Link, pw string) (bool, 
 	if pw == "" || len(pw) > MaxPassword {
 		return false, nil
 	}
-	s.once.Do(func() { s.sem = semaphore.NewWeighted(int64(cmp.Or(max(s.PasswordChecks, 0), 2))) })
+	s.init()
 	if err := s.sem.Acquire(ctx, 1); err != nil {
 		return false, drive.E("share.CheckPassword", drive.Unavailable, "request cancelled", err)
 	}
@@ -241,7 +253,7 @@ func (s *Service) CheckPassword(ctx context.Context, l *Link, pw string) (bool, 
 		return false, &drive.Error{Op: "share.CheckPassword", Kind: drive.RateLimited, RetryAfter: wait,
 			Message: "too many wrong passwords for this link; try again in " + wait.Round(time.Second).String()}
 	}
-	ok, err := auth.VerifyPassword(l.PasswordHash, pw)
+	ok, err := s.hasher.Verify(ctx, l.PasswordHash, pw)
 	switch {
 	case err != nil:
 	case ok:
