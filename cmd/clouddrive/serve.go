@@ -18,11 +18,12 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/clouddrive/clouddrive/internal/app"
+	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
 )
 
 func newServe(stdout, stderr io.Writer) *cobra.Command {
-	var addr, data, publicURL, logFormat, logLevel, tlsCert, tlsKey string
+	var addr, data, publicURL, contentURL, logFormat, logLevel, tlsCert, tlsKey string
 	var shutdown, gcInterval, gcGrace, tokenTTL, webhookTimeout, trashRetention time.Duration
 	var webhookInternal bool
 	var defaultQuota string
@@ -38,6 +39,14 @@ setup. With --db postgres://... and --blobs s3://... any number of replicas
 serve one PostgreSQL database and one bucket (see the README).
 
 Metadata API:  <public-url>/drive/v1/   Content API:  <public-url>/cdproxy/
+
+--content-url https://content.example.com gives user content an origin
+of its own, as ACD's content host: contentUrl and temp links point there,
+and requests to that host name (routed to this same server by DNS or a
+reverse proxy) reach only /cdproxy/... and share-link files, never the web
+UI, the OAuth pages or /drive/v1/. It needs --public-url, on another host
+name (preferably another site, e.g. drive.example.com and
+example-content.net).
 
 Settings come from, lowest precedence first: the defaults below, a TOML
 file (--config or CLOUDDRIVE_CONFIG; keys named like the flags, e.g.
@@ -64,6 +73,9 @@ certificate and key from the same files.`,
 			}
 			if publicURL != "" && !strings.HasPrefix(publicURL, "http://") && !strings.HasPrefix(publicURL, "https://") {
 				return fmt.Errorf("setting public-url: must start with http:// or https://, not %q", publicURL)
+			}
+			if err := app.CheckContentURL(publicURL, contentURL); err != nil {
+				return fmt.Errorf("setting content-url: %s", drive.AsError(err).Message)
 			}
 			quota, err := parseSize(defaultQuota)
 			if err != nil {
@@ -99,6 +111,7 @@ certificate and key from the same files.`,
 					return err
 				}
 			}
+			cfg.ContentURL = contentURL
 			cfg.PublicURL, cfg.Logger, cfg.GCGrace, cfg.DefaultQuota, cfg.RateLimits = publicURL, log, gcGrace, quota, limits
 			cfg.AccessTokenTTL = tokenTTL
 			if webhookTimeout < time.Second || webhookTimeout > 5*time.Minute {
@@ -173,6 +186,8 @@ certificate and key from the same files.`,
 	dataFlag(cmd, &data)
 	cmd.Flags().StringVar(&publicURL, "public-url", "",
 		"external base URL for metadataUrl/contentUrl, temp links and OAuth redirects; default: from each request's Host and scheme")
+	cmd.Flags().StringVar(&contentURL, "content-url", "",
+		"separate origin for user content (another host name routed to this server; needs --public-url): contentUrl and temp links use it, and it serves content routes only")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM/SIGINT")

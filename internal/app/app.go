@@ -11,8 +11,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/clouddrive/clouddrive/internal/auth"
@@ -50,6 +52,11 @@ type Config struct {
 	Blobs string
 	// PublicURL is the external base URL; empty derives it per request.
 	PublicURL string
+	// ContentURL, if set, is the base URL of a separate content origin
+	// (another host name routed to this server; PublicURL must be set):
+	// contentUrl, temp links and the UI's downloads use it, and that host
+	// serves content routes only (httpapi.Server.SplitContentHost).
+	ContentURL string
 	// DefaultQuota for new users, in bytes; 0 is unlimited.
 	DefaultQuota int64
 	Logger       *slog.Logger
@@ -155,9 +162,39 @@ func NewNodes(cfg Config, m meta.Store, b blob.Store) *nodes.Service {
 		Events: &webhook.Outbox{NewID: cfg.NewID, Render: httpapi.NodeJSON}}
 }
 
+// CheckContentURL reports whether contentURL may serve as the separate
+// content origin beside publicURL: an http(s) URL with a host and nothing
+// after its path, with publicURL set and on another host name (another
+// port is not enough: cookies are shared across ports).
+func CheckContentURL(publicURL, contentURL string) error {
+	const op = "app.contentURL"
+	if contentURL == "" {
+		return nil
+	}
+	c, err := url.Parse(contentURL)
+	if err != nil || (c.Scheme != "http" && c.Scheme != "https") || c.Host == "" || c.User != nil ||
+		c.RawQuery != "" || c.Fragment != "" || c.Opaque != "" {
+		return drive.Errorf(op, drive.Invalid, "must be an http:// or https:// URL with a host and no query, not %q", contentURL)
+	}
+	if publicURL == "" {
+		return drive.E(op, drive.Invalid, "needs public-url too, so the server can tell its two host names apart")
+	}
+	p, err := url.Parse(publicURL)
+	if err != nil || p.Host == "" {
+		return drive.Errorf(op, drive.Invalid, "public-url %q has no host", publicURL)
+	}
+	if strings.EqualFold(p.Hostname(), c.Hostname()) {
+		return drive.Errorf(op, drive.Invalid, "must be on another host name than public-url (%s), not only another port or path", p.Hostname())
+	}
+	return nil
+}
+
 // Open opens the stores and builds the server.
 func Open(ctx context.Context, cfg Config) (*App, error) {
 	cfg.defaults()
+	if err := CheckContentURL(cfg.PublicURL, cfg.ContentURL); err != nil {
+		return nil, err
+	}
 	m, err := OpenMeta(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -197,6 +234,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Now:       cfg.Now,
 		PublicURL: cfg.PublicURL,
 	}
+	api.ContentURL = cfg.ContentURL
 	api.Metrics = mx
 	api.Thumbs = &thumbnail.Service{Meta: tm, Blobs: tb, Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail")}
 	hasher := &auth.Hasher{Max: cfg.PasswordHashes}
@@ -213,7 +251,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		m.Close()
 		return nil, err
 	}
-	ui, err := webui.New(m, cfg.PublicURL, cfg.Logger.With("component", "webui"))
+	ui, err := webui.New(m, cfg.PublicURL, cfg.ContentURL, cfg.Logger.With("component", "webui"))
 	if err != nil {
 		m.Close()
 		return nil, err
@@ -251,8 +289,12 @@ func linkKey(ctx context.Context, m meta.Store) ([]byte, error) {
 
 // Handler returns the HTTP handler: the OAuth endpoints (package oauth),
 // the web UI and picker (package webui) and, for every other path, the ACD
-// API.
-func (a *App) Handler() http.Handler { return a.OAuth.Wrap(a.UI.Wrap(a.API.Handler())) }
+// API. With Config.ContentURL, requests to the content host reach only
+// the API's content routes.
+func (a *App) Handler() http.Handler {
+	api := a.API.Handler()
+	return a.API.SplitContentHost(a.OAuth.Wrap(a.UI.Wrap(api)), api)
+}
 
 // background runs loop until Close.
 func (a *App) background(ctx context.Context, loop func(ctx context.Context)) {

@@ -290,6 +290,12 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, l *share.Li
 		})
 		return
 	}
+	if s.onContentHost(r) {
+		// The content origin serves files only; listings are pages of
+		// the public origin.
+		s.unknownOperation(w, r)
+		return
+	}
 	kids, err := s.Shares.Children(r.Context(), l, n)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -22,8 +22,8 @@ func (s *Server) tempLinkTTL() time.Duration {
 }
 
 func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request) {
-	base := s.baseURL(r)
-	writeJSON(w, http.StatusOK, acd.Endpoint{CustomerExists: true, MetadataURL: base + "/drive/v1/", ContentURL: base + "/cdproxy/"})
+	writeJSON(w, http.StatusOK, acd.Endpoint{CustomerExists: true, MetadataURL: s.baseURL(r) + "/drive/v1/",
+		ContentURL: s.contentBaseURL(r) + "/cdproxy/"})
 }
 
 func (s *Server) getAccountInfo(w http.ResponseWriter, r *http.Request) {

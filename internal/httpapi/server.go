@@ -36,6 +36,11 @@ type Server struct {
 	// used for metadataUrl, contentUrl and temp links. Empty: derived
 	// from each request's Host.
 	PublicURL string
+	// ContentURL, if set, is the external base URL of a separate content
+	// origin (another host name answered by this same server): contentUrl
+	// and temp links point there, and SplitContentHost serves only content
+	// routes to that host. Empty: content is on PublicURL.
+	ContentURL string
 	// TempLinkTTL is how long temp links stay valid (default 1 hour).
 	TempLinkTTL time.Duration
 	// Limiter, if set, throttles authenticated requests per token and

@@ -28,10 +28,18 @@ package httpapi
 // ?download=true (or 1) makes any file an attachment, as before. ACD
 // fidelity: a passive file keeps its stored Content-Type and, on
 // /cdproxy/nodes/{id}/content, no Content-Disposition.
+//
+// A separate content origin (Server.ContentURL, `serve --content-url`)
+// adds a second wall, as ACD's content host did: account/endpoint's
+// contentUrl and temp links then point there, and that host answers
+// content routes only (SplitContentHost), so even a browser that ignored
+// the headers above would run a user's page on an origin that holds no
+// session, no UI and no OAuth pages.
 
 import (
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -135,5 +143,95 @@ func scriptOrStyle(mt string) bool {
 			return true
 		}
 	}
+	return false
+}
+
+// contentBaseURL is the base URL of the content routes for r: ContentURL
+// when set, else the public base URL.
+func (s *Server) contentBaseURL(r *http.Request) string {
+	if s.ContentURL != "" {
+		return strings.TrimSuffix(s.ContentURL, "/")
+	}
+	return s.baseURL(r)
+}
+
+// onContentHost reports whether r was sent to the content origin.
+func (s *Server) onContentHost(r *http.Request) bool {
+	if s.ContentURL == "" {
+		return false
+	}
+	u, err := url.Parse(s.ContentURL)
+	return err == nil && hostKey(r.Host, r.TLS != nil) == hostKey(u.Host, u.Scheme == "https")
+}
+
+// hostKey is a Host value compared case-insensitively and without its
+// scheme's default port.
+func hostKey(host string, tls bool) string {
+	host = strings.ToLower(host)
+	if tls {
+		return strings.TrimSuffix(host, ":443")
+	}
+	return strings.TrimSuffix(host, ":80")
+}
+
+// SplitContentHost returns main, except when ContentURL is set: then a
+// request whose Host is the content host goes to content (the API handler)
+// if it is a content route, /cdproxy/... or a GET or HEAD of /s/...
+// (serveShared answers only files there), and gets the API's 404
+// otherwise. So the UI, the OAuth pages and /drive/v1 (and the cookies
+// and tokens they handle) are never reachable on the content origin.
+//
+// Content routes on the content host answer CORS requests from the
+// public origin (the web UI fetches thumbnails and uploads there with its
+// bearer token; no cookies are involved), and from no other origin.
+func (s *Server) SplitContentHost(main, content http.Handler) http.Handler {
+	if s.ContentURL == "" {
+		return main
+	}
+	notFound := s.withRequestID(http.HandlerFunc(s.unknownOperation))
+	allowOrigin := ""
+	if u, err := url.Parse(s.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		allowOrigin = strings.ToLower(u.Scheme + "://" + hostKey(u.Host, u.Scheme == "https"))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.onContentHost(r) {
+			main.ServeHTTP(w, r)
+			return
+		}
+		p := r.URL.Path
+		get := r.Method == http.MethodGet || r.Method == http.MethodHead
+		switch {
+		case strings.HasPrefix(p, "/cdproxy/"):
+			if cors(w, r, allowOrigin) {
+				return
+			}
+		case strings.HasPrefix(p, "/s/") && get:
+		default:
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		content.ServeHTTP(w, r)
+	})
+}
+
+// cors adds the CORS headers for a request from allowOrigin and answers
+// its preflight (reporting true); requests from other origins get no CORS
+// headers, so browsers keep their replies from the page.
+func cors(w http.ResponseWriter, r *http.Request, allowOrigin string) bool {
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if origin == "" || allowOrigin == "" || !strings.EqualFold(origin, allowOrigin) {
+		return false
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Range, If-None-Match")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	h.Set("Access-Control-Expose-Headers", "Content-Disposition, Content-Length, Content-Range, ETag, Retry-After, X-Amzn-Requestid")
 	return false
 }

@@ -25,17 +25,19 @@ import (
 )
 
 // ucServer is the real server (package app) behind httptest, for the
-// user-content tests; main is its URL.
+// user-content tests: main is its public URL; content, when set, its
+// content URL: the same listener under another host name.
 type ucServer struct {
-	t      *testing.T
-	main   string
-	addr   string // host:port of the listener
-	token  string
-	client *http.Client
+	t             *testing.T
+	main, content string
+	addr          string // host:port of the listener
+	token         string
+	client        *http.Client
 }
 
-// newUCServer starts a server on http://127.0.0.1:PORT.
-func newUCServer(t *testing.T) *ucServer {
+// newUCServer starts a server on http://127.0.0.1:PORT; with contentHost
+// it has the separate content origin http://localhost:PORT.
+func newUCServer(t *testing.T, contentHost bool) *ucServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,6 +47,10 @@ func newUCServer(t *testing.T) *ucServer {
 	u := &ucServer{t: t, main: fmt.Sprintf("http://127.0.0.1:%d", port), addr: ln.Addr().String(),
 		client: &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	cfg := app.Config{DataDir: t.TempDir(), WebhookPoll: -1}
+	if contentHost {
+		u.content = fmt.Sprintf("http://localhost:%d", port)
+		cfg.PublicURL, cfg.ContentURL = u.main, u.content
+	}
 	a, err := app.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +213,7 @@ func TestUserContentHeaders(t *testing.T) {
 	if httpapi.UserContentCSP != userContentCSP {
 		t.Errorf("UserContentCSP = %q, want %q", httpapi.UserContentCSP, userContentCSP)
 	}
-	u := newUCServer(t)
+	u := newUCServer(t, false)
 	root := u.root()
 	pic := testPNG(t)
 	files := []struct {
@@ -330,4 +336,162 @@ func TestUserContentHeaders(t *testing.T) {
 			t.Errorf("Content-Disposition %q, want attachment; filename*=utf-8''...", cd)
 		}
 	})
+}
+
+// TestContentOrigin: with a content URL, account/endpoint's contentUrl and
+// temp links point at the content host; that host serves the content
+// routes (downloads, uploads, temp links, share-link files) with CORS for
+// the public origin only, and 404 for everything else: the web UI, the
+// OAuth pages and tokens, the metadata API, share-link listings.
+func TestContentOrigin(t *testing.T) {
+	u := newUCServer(t, true)
+	root := u.root()
+
+	var ep struct{ MetadataURL, ContentURL string }
+	u.json("GET", "/drive/v1/account/endpoint", "", &ep)
+	if ep.MetadataURL != u.main+"/drive/v1/" || ep.ContentURL != u.content+"/cdproxy/" {
+		t.Errorf("endpoint %+v, want metadataUrl %s/drive/v1/ and contentUrl %s/cdproxy/", ep, u.main, u.content)
+	}
+
+	// Uploads and downloads on the content host, as ACD clients do.
+	page := []byte(`<script>fetch('/ap/oa')</script>`)
+	id := u.upload(u.content, root, "page.html", "text/html", page)
+	r := u.do("GET", u.content+"/cdproxy/nodes/"+id+"/content", nil, nil, true)
+	if r.status != 200 || !bytes.Equal(r.body, page) {
+		t.Fatalf("download on the content host: %d %s", r.status, r.body)
+	}
+	checkSandboxed(t, "content host download", r.header)
+
+	link := u.tempLink(id)
+	if !strings.HasPrefix(link, u.content+"/cdproxy/templink/") {
+		t.Errorf("tempLink %s, want it on %s", link, u.content)
+	}
+	if r := u.do("GET", link, nil, nil, false); r.status != 200 || !bytes.Equal(r.body, page) || !strings.HasPrefix(r.header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("temp link on the content host: %d %v", r.status, r.header)
+	}
+
+	// Share links stay on the public origin; their files are also served
+	// on the content host, their listings and password form are not.
+	share := u.shareLink(id)
+	if !strings.HasPrefix(share, u.main+"/s/") {
+		t.Errorf("share link %s, want it on %s", share, u.main)
+	}
+	onContent := u.content + strings.TrimPrefix(share, u.main)
+	if r := u.do("GET", onContent, nil, nil, false); r.status != 200 || !bytes.Equal(r.body, page) {
+		t.Errorf("share-link file on the content host: %d %s", r.status, r.body)
+	} else {
+		checkSandboxed(t, "content host share file", r.header)
+	}
+	folder := u.mkdir(root, "shared")
+	folderLink := u.shareLink(folder)
+	if r := u.do("GET", folderLink, nil, nil, false); r.status != 200 {
+		t.Errorf("folder link on the public host: %d", r.status)
+	}
+
+	// Nothing but content on the content host.
+	for _, c := range []struct {
+		method, path string
+		auth         bool
+	}{
+		{"GET", "/ui/", false},
+		{"GET", "/ui/callback", false},
+		{"GET", "/ui/assets/app.js", false},
+		{"GET", "/picker?client_id=clouddrive-web&origin=" + url.QueryEscape(u.main), false},
+		{"GET", "/ap/oa?client_id=clouddrive-web&response_type=code&redirect_uri=%2Fui%2Fcallback", false},
+		{"POST", "/auth/o2/token", false},
+		{"GET", "/device", false},
+		{"GET", "/drive/v1/account/endpoint", true},
+		{"GET", "/drive/v1/nodes/" + id, true},
+		{"GET", "/", false},
+		{"GET", "/metrics", false},
+		{"GET", "/healthz", false},
+		{"GET", strings.TrimPrefix(folderLink, u.main), false},
+		{"POST", strings.TrimPrefix(share, u.main), false},
+		{"GET", "/cdproxy/../ap/oa", false},
+	} {
+		r := u.do(c.method, u.content+c.path, nil, http.Header{"Accept": {"text/html"}}, c.auth)
+		if r.status != http.StatusNotFound && !(r.status/100 == 3 && strings.HasPrefix(c.path, "/cdproxy/..")) {
+			t.Errorf("%s %s on the content host: %d, want 404\n%s", c.method, c.path, r.status, r.body)
+		}
+		if r.status/100 == 3 {
+			// The API's path cleaning may redirect; the target is then
+			// refused in turn.
+			loc, _ := url.Parse(r.header.Get("Location"))
+			if r2 := u.do("GET", u.content+loc.Path, nil, nil, false); r2.status != http.StatusNotFound {
+				t.Errorf("%s %s on the content host redirects to %s: %d, want 404", c.method, c.path, loc, r2.status)
+			}
+		}
+	}
+	// The public host still serves all of it.
+	if r := u.do("GET", u.main+"/ui/", nil, nil, false); r.status != 200 {
+		t.Errorf("/ui/ on the public host: %d", r.status)
+	}
+	if r := u.do("GET", u.main+"/cdproxy/nodes/"+id+"/content", nil, nil, true); r.status != 200 {
+		t.Errorf("download on the public host: %d", r.status)
+	}
+	// The UI may fetch from the content origin.
+	if csp := u.do("GET", u.main+"/ui/", nil, nil, false).header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' "+u.content+";") ||
+		!strings.Contains(csp, "img-src 'self' blob: data: "+u.content+";") {
+		t.Errorf("UI policy %q does not allow the content origin", csp)
+	}
+
+	t.Run("CORS", func(t *testing.T) {
+		pre := func(origin string) ucReply {
+			return u.do("OPTIONS", u.content+"/cdproxy/nodes", nil, http.Header{"Origin": {origin},
+				"Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"authorization,content-type"}}, false)
+		}
+		r := pre(u.main)
+		if r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != u.main ||
+			!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Authorization") ||
+			!strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST") {
+			t.Errorf("preflight from the public origin: %d %v", r.status, r.header)
+		}
+		if r.header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Error("CORS allows credentials (cookies); the content API takes bearer tokens only")
+		}
+		if r := pre("http://evil.example"); r.header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight from another origin allowed: %v", r.header)
+		}
+		r = u.do("GET", u.content+"/cdproxy/nodes/"+id+"/content", nil, http.Header{"Origin": {u.main}}, true)
+		if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != u.main || !strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "Content-Disposition") {
+			t.Errorf("GET from the public origin: %d %v", r.status, r.header)
+		}
+		// The public host answers no CORS at all, as before.
+		if r := u.do("GET", u.main+"/cdproxy/nodes/"+id+"/content", nil, http.Header{"Origin": {u.content}}, true); r.header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("public host answers CORS: %v", r.header)
+		}
+	})
+}
+
+// TestContentURLChecks: a content URL needs a public URL on another host
+// name, and must be an http(s) URL.
+func TestContentURLChecks(t *testing.T) {
+	for _, c := range []struct{ public, content string }{
+		{"", "https://content.example.com"},
+		{"https://drive.example.com", "https://drive.example.com"},
+		{"https://drive.example.com", "https://DRIVE.example.com:8443/content"},
+		{"https://drive.example.com", "ftp://content.example.com"},
+		{"https://drive.example.com", "content.example.com"},
+		{"https://drive.example.com", "https://content.example.com/?x=1"},
+		{"https://drive.example.com", "https://u:p@content.example.com"},
+	} {
+		err := app.CheckContentURL(c.public, c.content)
+		if err == nil {
+			t.Errorf("public %q, content %q: accepted", c.public, c.content)
+			continue
+		}
+		if _, err := app.Open(context.Background(), app.Config{DataDir: t.TempDir(), PublicURL: c.public, ContentURL: c.content, WebhookPoll: -1}); err == nil {
+			t.Errorf("app.Open with public %q, content %q: accepted", c.public, c.content)
+		}
+	}
+	for _, c := range []struct{ public, content string }{
+		{"https://drive.example.com", "https://content.example.net"},
+		{"https://drive.example.com", "http://127.0.0.1:8081/prefix/"},
+		{"https://drive.example.com", ""},
+		{"", ""},
+	} {
+		if err := app.CheckContentURL(c.public, c.content); err != nil {
+			t.Errorf("public %q, content %q: %v", c.public, c.content, err)
+		}
+	}
 }

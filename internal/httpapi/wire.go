@@ -17,7 +17,7 @@ func (s *Server) nodeJSON(r *http.Request, n *drive.Node, tempLink bool) *acd.No
 	out := NodeJSON(n)
 	if tempLink && n.Content != nil && n.Kind == drive.KindFile && n.Status == drive.StatusAvailable {
 		exp := s.Now().Add(s.tempLinkTTL())
-		out.TempLink = s.baseURL(r) + "/cdproxy/templink/" + url.PathEscape(s.Links.Sign(n.UserID, n.ID, exp))
+		out.TempLink = s.contentBaseURL(r) + "/cdproxy/templink/" + url.PathEscape(s.Links.Sign(n.UserID, n.ID, exp))
 	}
 	return out
 }

@@ -22,7 +22,10 @@
 // origin only (images and media also from blob: URLs, which hold
 // thumbnails fetched with the token); no plugins, no frames, no workers, no
 // <base>, forms post to this origin; no framing by others (except the
-// picker, see below).
+// picker, see below). With a separate content origin (`serve
+// --content-url`), connections, images and media may also come from it:
+// the API's contentUrl points there, and the pages fetch thumbnails,
+// downloads and uploads from it with the bearer token (CORS).
 //
 // Scripts are not trusted by origin. This origin also serves the bytes
 // users upload (/cdproxy/..., /s/...), so `script-src 'self'` would let an
@@ -92,9 +95,11 @@ var staticFS embed.FS
 type Handler struct {
 	meta      meta.Store // where the picker looks up registered apps
 	publicURL string
-	logger    *slog.Logger
-	assets    map[string]asset   // by path below static/, but the pages
-	pages     *template.Template // index.html, callback.html, picker.html
+	// contentOrigin is the origin of the separate content URL, or "".
+	contentOrigin string
+	logger        *slog.Logger
+	assets        map[string]asset   // by path below static/, but the pages
+	pages         *template.Template // index.html, callback.html, picker.html
 }
 
 // pageData is what the page templates are rendered with.
@@ -128,13 +133,21 @@ var contentTypes = map[string]string{
 // New returns a handler over the embedded files. m is where the picker
 // looks up registered apps; publicURL is the external base URL (empty:
 // derived from each request's Host, as the API does), against which
-// relative redirect URIs of apps ("/ui/callback") resolve; a nil logger
-// discards.
-func New(m meta.Store, publicURL string, logger *slog.Logger) (*Handler, error) {
+// relative redirect URIs of apps ("/ui/callback") resolve; contentURL is
+// the separate content origin's URL, if any, which the pages may then
+// fetch from and show images of; a nil logger discards.
+func New(m meta.Store, publicURL, contentURL string, logger *slog.Logger) (*Handler, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{meta: m, publicURL: publicURL, logger: logger, assets: map[string]asset{}}
+	if contentURL != "" {
+		o, ok := originOf(contentURL)
+		if !ok {
+			return nil, drive.Errorf("webui.New", drive.Invalid, "content URL %q is not an http(s) URL", contentURL)
+		}
+		h.contentOrigin = o
+	}
 	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Dir(p) == "static" && path.Ext(p) == ".html" {
 			return err // pages are templates, below
@@ -163,15 +176,20 @@ func New(m meta.Store, publicURL string, logger *slog.Logger) (*Handler, error) 
 
 // csp is the Content-Security-Policy of a UI response (see the package
 // doc): scripts only with nonce, the page's (none at all when nonce is
-// empty); everything else from this origin only.
-func csp(nonce, frameAncestors string) string {
+// empty); everything else from this origin only, but connections, images
+// and media also from the content origin, if there is one.
+func (h *Handler) csp(nonce, frameAncestors string) string {
 	script := "'none'"
 	if nonce != "" {
 		script = "'nonce-" + nonce + "'"
 	}
-	return "default-src 'self'; script-src " + script + "; style-src 'self'; img-src 'self' blob: data:; " +
-		"media-src 'self' blob:; connect-src 'self'; frame-src 'none'; worker-src 'none'; object-src 'none'; " +
-		"base-uri 'none'; form-action 'self'; " + frameAncestors
+	content := ""
+	if h.contentOrigin != "" {
+		content = " " + h.contentOrigin
+	}
+	return "default-src 'self'; script-src " + script + "; style-src 'self'; img-src 'self' blob: data:" + content +
+		"; media-src 'self' blob:" + content + "; connect-src 'self'" + content +
+		"; frame-src 'none'; worker-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; " + frameAncestors
 }
 
 // newNonce returns a fresh script nonce: 128 random bits.
@@ -242,7 +260,7 @@ func wantsHTML(r *http.Request) bool {
 func (h *Handler) headers(w http.ResponseWriter, ct, nonce, frameAncestors string) {
 	hd := w.Header()
 	hd.Set("Content-Type", ct)
-	hd.Set("Content-Security-Policy", csp(nonce, frameAncestors))
+	hd.Set("Content-Security-Policy", h.csp(nonce, frameAncestors))
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	if frameAncestors == "frame-ancestors 'none'" {

@@ -139,8 +139,10 @@ const actions = {
       // A temp link streams straight to disk, however big the file.
       const t = await api.node(n.id, true);
       if (t.tempLink) {
+        // download=true: saved, never shown (the link may be on the
+        // content origin, where the download attribute does not apply).
         const u = new URL(t.tempLink, location.href);
-        if (u.origin === location.origin) u.searchParams.set('download', 'true');
+        u.searchParams.set('download', 'true');
         const a = h('a', { href: u.href, download: n.name, hidden: true });
         document.body.append(a);
         a.click();
