@@ -20,7 +20,9 @@ import (
 //
 // The zip is written while the tree is walked, one listing page and one
 // file at a time, so nothing is buffered whole. Entry names are the paths
-// below the folder; an entry whose name collides with an earlier one
+// below the folder, each name made safe for Windows extractors first
+// (zipEntryName: no '\', ':', reserved characters or device names); an
+// entry whose name collides with an earlier one
 // (compared case-insensitively, as on case-insensitive disks) gets " (2)",
 // " (3)", ... before its extension. A folder reached again through a
 // cycle of parents is skipped. Empty folders are written as directory
@@ -124,7 +126,7 @@ func (a *archiver) folder(ctx context.Context, dir string, f *drive.Node, onPath
 					continue
 				}
 				empty = false
-				sub := a.unique(dir+c.Name, true) + "/"
+				sub := a.unique(dir+zipEntryName(c.Name), true) + "/"
 				onPath[c.ID] = true
 				err := a.folder(ctx, sub, c, onPath)
 				delete(onPath, c.ID)
@@ -150,7 +152,7 @@ func (a *archiver) file(ctx context.Context, dir string, n *drive.Node) error {
 	if n.Content == nil {
 		return nil
 	}
-	hdr := &zip.FileHeader{Name: a.unique(dir+n.Name, false), Modified: n.ModifiedAt, Method: zip.Deflate}
+	hdr := &zip.FileHeader{Name: a.unique(dir+zipEntryName(n.Name), false), Modified: n.ModifiedAt, Method: zip.Deflate}
 	if incompressible(n.Content.ContentType, n.Name) {
 		hdr.Method = zip.Store
 	}
