@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/time/rate"
 
 	"github.com/clouddrive/clouddrive/internal/app"
 	"github.com/clouddrive/clouddrive/internal/auth"
@@ -20,7 +23,32 @@ type limitSettings struct {
 	uploadWindow  time.Duration
 	headerTimeout time.Duration
 	hashes        int
+	oauthRate     float64
+	oauthBurst    int
+	proxies       prefixList
 }
+
+// prefixList is a flag of comma-separated CIDR prefixes or addresses.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	ss := make([]string, len(*l))
+	for i, p := range *l {
+		ss[i] = p.String()
+	}
+	return strings.Join(ss, ",")
+}
+
+func (l *prefixList) Set(v string) error {
+	ps, err := httpguard.ParsePrefixes(strings.Split(v, ","))
+	if err != nil {
+		return err
+	}
+	*l = ps
+	return nil
+}
+
+func (l *prefixList) Type() string { return "cidrs" }
 
 func addLimitFlags(cmd *cobra.Command) *limitSettings {
 	s := &limitSettings{}
@@ -35,8 +63,14 @@ func addLimitFlags(cmd *cobra.Command) *limitSettings {
 		"how long an upload may stall, and the window of --upload-min-rate")
 	f.DurationVar(&s.headerTimeout, "read-header-timeout", httpguard.DefaultReadHeaderTimeout,
 		"how long a client may take to send a request's headers")
-	f.IntVar(&s.hashes, "max-password-hashes", auth.DefaultMaxHashes,
+	f.IntVar(&s.hashes, "max-hashes", auth.DefaultMaxHashes,
 		"argon2id password checks (sign-in, share links) run at once, 64 MiB each; more wait up to 2s, then get 429")
+	f.Float64Var(&s.oauthRate, "oauth-rate", 10,
+		"requests per second one client address may send to the OAuth endpoints and sign-in pages; 0 disables")
+	f.IntVar(&s.oauthBurst, "oauth-burst", 50, "burst size of --oauth-rate")
+	f.Var(&s.proxies, "trusted-proxy",
+		"reverse proxies (CIDR or address, comma-separated) whose X-Forwarded-For names the client for per-address limits; "+
+			"without it all clients behind a proxy share its address")
 	return s
 }
 
@@ -44,9 +78,13 @@ func addLimitFlags(cmd *cobra.Command) *limitSettings {
 // the rest as httpguard limits.
 func (s *limitSettings) apply(cfg *app.Config) (httpguard.Limits, error) {
 	if s.hashes < 1 {
-		return httpguard.Limits{}, fmt.Errorf("setting max-password-hashes: must be at least 1")
+		return httpguard.Limits{}, fmt.Errorf("setting max-hashes: must be at least 1")
 	}
 	cfg.PasswordHashes = s.hashes
+	if s.oauthRate < 0 || s.oauthBurst < 0 {
+		return httpguard.Limits{}, fmt.Errorf("setting oauth-rate and oauth-burst: must not be negative")
+	}
+	cfg.Clients = app.ClientLimits{OAuthRate: rate.Limit(s.oauthRate), OAuthBurst: s.oauthBurst, TrustedProxies: s.proxies}
 	rate, err := parseSize(s.uploadMinRate)
 	if err != nil {
 		return httpguard.Limits{}, fmt.Errorf("setting upload-min-rate: %w", err)

@@ -87,6 +87,9 @@ type Config struct {
 	// PasswordHashes bounds the argon2id hashes of sign-in and share-link
 	// passwords that run at once (auth.Hasher.Max; default 4).
 	PasswordHashes int
+	// Clients limits requests per client address where there is no token
+	// to limit by (the OAuth endpoints); the zero value disables that.
+	Clients ClientLimits
 }
 
 // App is an opened server.
@@ -246,7 +249,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	collector := &gc.Collector{Meta: m, Blobs: b, Now: cfg.Now, Grace: cfg.GCGrace, Logger: cfg.Logger.With("component", "gc"),
 		Observe: api.Metrics.GCRun}
 	oa, err := oauth.New(ctx, oauth.Config{Meta: m, Tokens: tokens, Logger: cfg.Logger.With("component", "oauth"),
-		Now: cfg.Now, PublicURL: cfg.PublicURL, AccessTTL: cfg.AccessTokenTTL, Hasher: hasher})
+		Now: cfg.Now, PublicURL: cfg.PublicURL, AccessTTL: cfg.AccessTokenTTL, Hasher: hasher,
+		ClientAddr: cfg.Clients.clientAddr(), PerAddress: cfg.Clients.OAuthRate, PerAddressBurst: cfg.Clients.OAuthBurst})
 	if err != nil {
 		m.Close()
 		return nil, err

@@ -3,13 +3,34 @@ package app
 import (
 	"log"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/httpguard"
 )
+
+// ClientLimits are the limits per client address of the endpoints used
+// without a token (Config.Clients).
+type ClientLimits struct {
+	// OAuthRate is the requests per second one client address may send to
+	// the OAuth endpoints and pages, OAuthBurst at once; 0 disables.
+	OAuthRate  rate.Limit
+	OAuthBurst int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (httpguard.ClientAddr); without them every client behind
+	// a proxy has its address.
+	TrustedProxies []netip.Prefix
+}
+
+// clientAddr returns the function that names a request's client.
+func (c ClientLimits) clientAddr() func(*http.Request) string {
+	return httpguard.ClientAddr(c.TrustedProxies)
+}
 
 // HTTPServer returns the http.Server that `clouddrive serve` runs: the
 // handler of Handler behind an httpguard.Guard with limits l (zero fields

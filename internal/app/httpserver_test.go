@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -25,9 +26,12 @@ type guarded struct {
 	token string
 }
 
-func startGuarded(t *testing.T, l httpguard.Limits) *guarded {
+func startGuarded(t *testing.T, l httpguard.Limits, tune ...func(*app.Config)) *guarded {
 	t.Helper()
 	cfg := app.Config{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), WebhookPoll: -1}
+	for _, f := range tune {
+		f(&cfg)
+	}
 	a, err := app.Open(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
@@ -120,7 +124,7 @@ func TestSlowUnauthenticatedClients(t *testing.T) {
 	g := startGuarded(t, httpguard.Limits{MaxUnauthenticated: maxUnauth, BodyTimeout: bodyTimeout,
 		ReadHeaderTimeout: 2 * time.Second})
 	body := "grant_type=refresh_token&client_id=x&refresh_token=" + strings.Repeat("a", 200)
-	head := "POST /auth/o2/token HTTP/1.1\r\nHost: drive\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
+	head := "POST /auth/o2/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
 		fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))
 	const limit = 20 * time.Second // the test's own bound on a client
 
@@ -202,7 +206,7 @@ func TestUploadMinimumRate(t *testing.T) {
 			"Content-Type: application/octet-stream\r\n\r\n" + content + "\r\n--" + boundary + "--\r\n"
 	}
 	head := func(n int) string {
-		return "POST /cdproxy/nodes HTTP/1.1\r\nHost: drive\r\nAuthorization: Bearer " + g.token +
+		return "POST /cdproxy/nodes HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + g.token +
 			"\r\nContent-Type: multipart/form-data; boundary=" + boundary + fmt.Sprintf("\r\nContent-Length: %d\r\n\r\n", n)
 	}
 
@@ -258,5 +262,51 @@ func TestUploadMinimumRate(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK || time.Since(start) < 2*time.Second {
 		t.Errorf("long poll: %d after %s, %v: %s", resp.StatusCode, time.Since(start).Round(time.Millisecond), err, rest)
+	}
+}
+
+// TestClientLimits: Config.Clients reaches the OAuth endpoints: a client
+// address gets its burst of device authorizations, then 429; behind a
+// trusted proxy, X-Forwarded-For names the client, so another client of
+// the proxy has its own bucket, while a forged header from an untrusted
+// peer does not escape the limit.
+func TestClientLimits(t *testing.T) {
+	trusted := netip.MustParsePrefix("127.0.0.1/32")
+	for _, tc := range []struct {
+		name    string
+		proxies []netip.Prefix
+		second  int // status for a second client (another X-Forwarded-For)
+	}{
+		{"direct", nil, http.StatusTooManyRequests},
+		{"behind a trusted proxy", []netip.Prefix{trusted}, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := startGuarded(t, httpguard.Limits{}, func(c *app.Config) {
+				c.Clients = app.ClientLimits{OAuthRate: 0.01, OAuthBurst: 3, TrustedProxies: tc.proxies}
+			})
+			device := func(xff string) int {
+				req, _ := http.NewRequest(http.MethodPost, "http://"+g.addr+"/auth/o2/device",
+					strings.NewReader("client_id=clouddrive-cli&scope=clouddrive:read_all"))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("X-Forwarded-For", xff)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			for i := range 3 {
+				if code := device("203.0.113.1"); code != http.StatusOK {
+					t.Fatalf("device authorization %d: %d, want 200", i+1, code)
+				}
+			}
+			if code := device("203.0.113.1"); code != http.StatusTooManyRequests {
+				t.Errorf("4th device authorization: %d, want 429", code)
+			}
+			if code := device("203.0.113.2"); code != tc.second {
+				t.Errorf("another X-Forwarded-For: %d, want %d", code, tc.second)
+			}
+		})
 	}
 }

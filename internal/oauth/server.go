@@ -8,14 +8,18 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/httpguard"
 	"github.com/clouddrive/clouddrive/internal/meta"
+	"github.com/clouddrive/clouddrive/internal/ratelimit"
 )
 
 // Config configures a Server. Meta and Tokens are required; zero
@@ -52,6 +56,11 @@ type Config struct {
 	// ClientAddr names a request's client for per-address limits
 	// (default: httpguard.ClientAddr without trusted proxies).
 	ClientAddr func(r *http.Request) string
+	// PerAddress limits requests to every endpoint of this server per
+	// client address, PerAddressBurst at once; beyond it they get 429
+	// with Retry-After. 0 disables the limit.
+	PerAddress      rate.Limit
+	PerAddressBurst int
 }
 
 func (c *Config) defaults() {
@@ -94,6 +103,7 @@ type Server struct {
 	dummyHash string               // a hash to verify against when the user is unknown
 	throttle  auth.FailureThrottle // failures per user name
 	addrs     auth.FailureThrottle // failures per client address
+	perAddr   *ratelimit.PerKey    // requests per client address
 
 	purgeMu   sync.Mutex
 	lastPurge time.Time
@@ -128,7 +138,8 @@ func New(ctx context.Context, c Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{cfg: c, key: key, pages: p, apps: apps,
-		addrs: auth.FailureThrottle{Free: addrFreeFailures, Base: 10 * time.Second, Max: 5 * time.Minute}}, nil
+		addrs:   auth.FailureThrottle{Free: addrFreeFailures, Base: 10 * time.Second, Max: 5 * time.Minute},
+		perAddr: &ratelimit.PerKey{Rate: c.PerAddress, Burst: c.PerAddressBurst, Now: c.Now}}, nil
 }
 
 // sharedKey returns the 32-byte key stored under setting, creating it
@@ -180,12 +191,44 @@ func (s *Server) routes() map[string]http.Handler {
 		{[]string{PathDevicePage}, s.devicePage},
 		{[]string{PathSignOut, "/oauth/signout"}, s.signOut},
 	} {
-		h := s.logged(r.h)
+		h := s.logged(s.limited(r.h))
 		for _, p := range r.paths {
 			m[p] = h
 		}
 	}
 	return m
+}
+
+// jsonPaths are the endpoints that answer in JSON; the others are pages.
+var jsonPaths = map[string]bool{PathToken: true, "/oauth/token": true, PathRevoke: true, "/oauth/revoke": true,
+	PathTokenInfo: true, "/oauth/tokeninfo": true, PathDevice: true, "/oauth/device": true}
+
+// limited applies the per-address limit to h: a request over it gets 429
+// with Retry-After, as an OAuth error (temporarily_unavailable) on the
+// JSON endpoints and as a page on the others, before any database work.
+func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		addr := s.cfg.ClientAddr(r)
+		ok, wait := s.perAddr.Allow(addr)
+		if ok {
+			h(w, r)
+			return
+		}
+		secs := max(int((wait+time.Second-1)/time.Second), 1)
+		s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request rate limited", slog.String("addr", addr),
+			slog.String("path", r.URL.Path), slog.Int("retry_after", secs))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		in := strconv.Itoa(secs) + " seconds"
+		if secs == 1 {
+			in = "1 second"
+		}
+		if jsonPaths[r.URL.Path] {
+			writeOAuthError(w, &oauthError{status: http.StatusTooManyRequests, Code: "temporarily_unavailable",
+				Desc: "too many requests from your address; try again in " + in})
+			return
+		}
+		s.errorPage(w, r, http.StatusTooManyRequests, "Too many requests", "Too many requests from your address. Try again in "+in+".")
+	}
 }
 
 // Wrap returns a handler that serves the OAuth endpoints and passes every

@@ -86,3 +86,39 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("concurrent allowed %d, want exactly the burst 50", total)
 	}
 }
+
+func TestPerKey(t *testing.T) {
+	c := &clock{t: time.Unix(1000, 0)}
+	p := &ratelimit.PerKey{Rate: 2, Burst: 3, Now: c.now}
+	allowed := func(key string, n int) (ok int) {
+		for range n {
+			if a, _ := p.Allow(key); a {
+				ok++
+			}
+		}
+		return ok
+	}
+	if got := allowed("10.0.0.1", 10); got != 3 {
+		t.Errorf("burst: allowed %d of 10, want 3", got)
+	}
+	if ok, wait := p.Allow("10.0.0.1"); ok || wait <= 0 || wait > 500*time.Millisecond {
+		t.Errorf("Allow after the burst = %v, %v; want false and at most 500ms", ok, wait)
+	}
+	if got := allowed("10.0.0.2", 3); got != 3 {
+		t.Errorf("another key was slowed: %d of 3", got)
+	}
+	c.advance(time.Second)
+	if got := allowed("10.0.0.1", 10); got != 2 {
+		t.Errorf("after 1 s: allowed %d, want 2 (the rate)", got)
+	}
+	// Refilled buckets are dropped: memory follows active keys only.
+	c.advance(2 * time.Minute)
+	allowed("10.0.0.3", 1)
+	if n := p.Len(); n != 1 {
+		t.Errorf("%d buckets kept after the others refilled, want 1", n)
+	}
+	var off *ratelimit.PerKey
+	if ok, _ := off.Allow("x"); !ok {
+		t.Error("a nil PerKey refused")
+	}
+}
