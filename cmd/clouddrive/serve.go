@@ -25,7 +25,7 @@ import (
 func newServe(stdout, stderr io.Writer) *cobra.Command {
 	var addr, data, publicURL, contentURL, logFormat, logLevel, tlsCert, tlsKey string
 	var shutdown, gcInterval, gcGrace, tokenTTL, webhookTimeout, trashRetention time.Duration
-	var webhookInternal bool
+	var webhookInternal, anyHost bool
 	var defaultQuota string
 	var limits ratelimit.Limits
 	var perToken, perUser float64
@@ -74,6 +74,9 @@ certificate and key from the same files.`,
 			if publicURL != "" && !strings.HasPrefix(publicURL, "http://") && !strings.HasPrefix(publicURL, "https://") {
 				return fmt.Errorf("setting public-url: must start with http:// or https://, not %q", publicURL)
 			}
+			if err := checkListenAddr(addr, publicURL, anyHost); err != nil {
+				return err
+			}
 			if err := app.CheckContentURL(publicURL, contentURL); err != nil {
 				return fmt.Errorf("setting content-url: %s", drive.AsError(err).Message)
 			}
@@ -113,7 +116,7 @@ certificate and key from the same files.`,
 			}
 			cfg.ContentURL = contentURL
 			cfg.PublicURL, cfg.Logger, cfg.GCGrace, cfg.DefaultQuota, cfg.RateLimits = publicURL, log, gcGrace, quota, limits
-			cfg.AccessTokenTTL = tokenTTL
+			cfg.AccessTokenTTL, cfg.AllowAnyHost = tokenTTL, anyHost
 			if webhookTimeout < time.Second || webhookTimeout > 5*time.Minute {
 				return fmt.Errorf("setting webhook-timeout: must be between 1s and 5m, not %s", webhookTimeout)
 			}
@@ -185,7 +188,10 @@ certificate and key from the same files.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	dataFlag(cmd, &data)
 	cmd.Flags().StringVar(&publicURL, "public-url", "",
-		"external base URL for metadataUrl/contentUrl, temp links and OAuth redirects; default: from each request's Host and scheme")
+		"external base URL for metadataUrl/contentUrl, temp links and OAuth redirects; unset: from each request's Host and scheme, "+
+			"and only loopback names (localhost, 127.0.0.0/8, [::1]) are served; needed with an --addr beyond loopback")
+	cmd.Flags().BoolVar(&anyHost, "allow-any-host", false,
+		"without --public-url, serve any Host header and build URLs from it (only behind a proxy that sets Host, or on a trusted network)")
 	cmd.Flags().StringVar(&contentURL, "content-url", "",
 		"separate origin for user content (another host name routed to this server; needs --public-url): contentUrl and temp links use it, and it serves content routes only")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")

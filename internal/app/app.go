@@ -50,8 +50,13 @@ type Config struct {
 	// Blobs selects the blob store: "" for DataDir/blobs, or a URL such
 	// as s3://bucket?endpoint=... (see package storeconfig).
 	Blobs string
-	// PublicURL is the external base URL; empty derives it per request.
+	// PublicURL is the external base URL; empty derives it per request
+	// from the Host header, and then only loopback names are served
+	// (httpapi.Server.CheckHost) unless AllowAnyHost.
 	PublicURL string
+	// AllowAnyHost trusts every request's Host header when PublicURL is
+	// empty.
+	AllowAnyHost bool
 	// ContentURL, if set, is the base URL of a separate content origin
 	// (another host name routed to this server; PublicURL must be set):
 	// contentUrl, temp links and the UI's downloads use it, and that host
@@ -237,6 +242,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Now:       cfg.Now,
 		PublicURL: cfg.PublicURL,
 	}
+	api.AllowAnyHost = cfg.AllowAnyHost
 	api.ContentURL = cfg.ContentURL
 	api.Metrics = mx
 	api.Thumbs = &thumbnail.Service{Meta: tm, Blobs: tb, Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail")}
@@ -294,10 +300,11 @@ func linkKey(ctx context.Context, m meta.Store) ([]byte, error) {
 // Handler returns the HTTP handler: the OAuth endpoints (package oauth),
 // the web UI and picker (package webui) and, for every other path, the ACD
 // API. With Config.ContentURL, requests to the content host reach only
-// the API's content routes.
+// the API's content routes. Without Config.PublicURL only loopback Host
+// names are served (httpapi.Server.CheckHost).
 func (a *App) Handler() http.Handler {
 	api := a.API.Handler()
-	return a.API.SplitContentHost(a.OAuth.Wrap(a.UI.Wrap(api)), api)
+	return a.API.CheckHost(a.API.SplitContentHost(a.OAuth.Wrap(a.UI.Wrap(api)), api))
 }
 
 // background runs loop until Close.

@@ -54,7 +54,7 @@ func (l *logBuffer) String() string {
 func newFuzzServer(f *testing.F) *fuzzServer {
 	f.Helper()
 	logs := &logBuffer{}
-	cfg := app.Config{DataDir: f.TempDir(), Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	cfg := app.Config{DataDir: f.TempDir(), PublicURL: "http://fuzz.example", Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	a, err := app.Open(context.Background(), cfg)
 	if err != nil {
 		f.Fatal(err)

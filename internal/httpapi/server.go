@@ -41,6 +41,9 @@ type Server struct {
 	// and temp links point there, and SplitContentHost serves only content
 	// routes to that host. Empty: content is on PublicURL.
 	ContentURL string
+	// AllowAnyHost, when PublicURL is empty, trusts every request's Host
+	// header; otherwise CheckHost serves loopback names only.
+	AllowAnyHost bool
 	// TempLinkTTL is how long temp links stay valid (default 1 hour).
 	TempLinkTTL time.Duration
 	// Limiter, if set, throttles authenticated requests per token and
