@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -124,8 +123,8 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 				s.writeError(w, r, &drive.Error{Op: op, Kind: drive.Invalid, Param: "metadata", Message: "metadata part is too large"})
 				return
 			}
-			if err := json.Unmarshal(raw, &in); err != nil {
-				s.writeError(w, r, &drive.Error{Op: op, Kind: drive.Invalid, Param: "metadata", Message: "metadata is not valid JSON: " + err.Error()})
+			if err := decodeJSON("metadata", raw, &in); err != nil {
+				s.writeError(w, r, err)
 				return
 			}
 		case "content":

@@ -232,10 +232,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return &drive.Error{Op: "httpapi.readJSON", Kind: drive.Invalid, Param: "body", Message: "request body is not valid JSON: " + err.Error()}
-	}
-	return nil
+	return decodeJSON("body", body, v)
 }
 
 // baseURL is the public base URL for r, without a trailing slash.
