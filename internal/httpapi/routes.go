@@ -45,6 +45,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 		{"GET /drive/v1/webhooks/{id}", s.hooked(a(s.getWebhook))},
 		{"DELETE /drive/v1/webhooks/{id}", s.hooked(a(s.deleteWebhook))},
 
+		{"POST /drive/v1/apps", a(s.createApp)},
+
 		{"POST /drive/v1/nodes/{id}/links", s.shared(a(s.createLink))},
 		{"GET /drive/v1/nodes/{id}/links", s.shared(a(s.listNodeLinks))},
 		{"GET /drive/v1/links", s.shared(a(s.listLinks))},
