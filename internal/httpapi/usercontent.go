@@ -161,17 +161,15 @@ func (s *Server) onContentHost(r *http.Request) bool {
 		return false
 	}
 	u, err := url.Parse(s.ContentURL)
-	return err == nil && hostKey(r.Host, r.TLS != nil) == hostKey(u.Host, u.Scheme == "https")
+	return err == nil && hostKey(r.Host) == hostKey(u.Host)
 }
 
-// hostKey is a Host value compared case-insensitively and without its
-// scheme's default port.
-func hostKey(host string, tls bool) string {
+// hostKey is a Host value compared case-insensitively and without a
+// default port (:80 or :443: behind a TLS-terminating proxy the request
+// itself may be plain HTTP).
+func hostKey(host string) string {
 	host = strings.ToLower(host)
-	if tls {
-		return strings.TrimSuffix(host, ":443")
-	}
-	return strings.TrimSuffix(host, ":80")
+	return strings.TrimSuffix(strings.TrimSuffix(host, ":443"), ":80")
 }
 
 // SplitContentHost returns main, except when ContentURL is set: then a
@@ -191,7 +189,13 @@ func (s *Server) SplitContentHost(main, content http.Handler) http.Handler {
 	notFound := s.withRequestID(http.HandlerFunc(s.unknownOperation))
 	allowOrigin := ""
 	if u, err := url.Parse(s.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
-		allowOrigin = strings.ToLower(u.Scheme + "://" + hostKey(u.Host, u.Scheme == "https"))
+		host := strings.ToLower(u.Host)
+		if u.Scheme == "https" {
+			host = strings.TrimSuffix(host, ":443")
+		} else {
+			host = strings.TrimSuffix(host, ":80")
+		}
+		allowOrigin = strings.ToLower(u.Scheme) + "://" + host
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.onContentHost(r) {
