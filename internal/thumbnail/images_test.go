@@ -15,9 +15,12 @@ import (
 	"golang.org/x/image/tiff"
 )
 
-// Test images are generated here, at test time; testdata holds only the
-// WebP files, which the standard library and x/image cannot encode (they
-// come from golang.org/x/image's testdata, BSD licence).
+// Test images are generated here, at test time; testdata holds only what
+// the standard library and x/image cannot encode: the WebP files (from
+// golang.org/x/image's testdata, BSD licence), and a 1200×900 gradient
+// made here as progressive JPEGs (4:2:0 and 4:4:4), an RGB JPEG (cjpeg
+// -progressive -sample 2x2|1x1, cjpeg -rgb) and an interlaced PNG
+// (optipng -i1).
 
 var (
 	red    = color.RGBA{255, 0, 0, 255}

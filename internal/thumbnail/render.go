@@ -57,8 +57,10 @@ type Limits struct {
 	// MaxPixels is the largest width×height decoded (default 50
 	// megapixels).
 	MaxPixels int64
-	// MaxDecodeBytes bounds the decoded image in memory, estimated from
-	// the declared size and color model (default 256 MiB).
+	// MaxDecodeBytes bounds the memory decoding and scaling take, as Cost
+	// computes it from the header: the decoder's buffers for the format
+	// and color model, and the scaling buffers for the box (default 256
+	// MiB).
 	MaxDecodeBytes int64
 }
 
@@ -83,9 +85,11 @@ type codec struct {
 	decode func(io.Reader) (image.Image, error)
 }
 
-// sniff returns the codec of the image whose first bytes are b.
+// sniff returns the codec of the image whose first bytes are b. It looks
+// at the first sniffLen bytes only (converting all of b to a string would
+// copy the whole source).
 func sniff(b []byte) (codec, bool) {
-	s := string(b)
+	s := string(b[:min(len(b), sniffLen)])
 	switch {
 	case strings.HasPrefix(s, "\xFF\xD8\xFF"):
 		return codec{"jpeg", jpeg.DecodeConfig, jpeg.Decode}, true
@@ -101,6 +105,19 @@ func sniff(b []byte) (codec, bool) {
 		return codec{"webp", webp.DecodeConfig, webp.Decode}, true
 	}
 	return codec{}, false
+}
+
+// readConfig reads the header of src.
+func readConfig(c codec, src []byte) (image.Config, error) {
+	cfg, err := c.config(bytes.NewReader(src))
+	if err != nil {
+		return cfg, &drive.Error{Op: "thumbnail.Render", Kind: drive.Invalid, Param: "viewBox",
+			Message: "the " + c.name + " image cannot be decoded", Err: err}
+	}
+	if cfg.Width < 1 || cfg.Height < 1 {
+		return cfg, unsupported()
+	}
+	return cfg, nil
 }
 
 // sniffLen is how many leading bytes sniff needs.
@@ -138,8 +155,8 @@ func bytesPerPixel(m color.Model) int64 {
 // Render decodes the image src and returns a JPEG of it scaled to fit
 // box, never upscaled, turned upright by its EXIF orientation, with
 // transparency flattened onto white. An image in another format gives an
-// Invalid error, as does one whose declared dimensions exceed lim, which
-// is refused before any pixel is decoded.
+// Invalid error, as does one whose declared dimensions or Cost exceed lim,
+// which is refused before any pixel is decoded.
 func Render(src []byte, box Box, lim Limits) ([]byte, error) {
 	lim = lim.withDefaults()
 	c, ok := sniff(src)
@@ -149,27 +166,24 @@ func Render(src []byte, box Box, lim Limits) ([]byte, error) {
 	if int64(len(src)) > lim.MaxSourceBytes {
 		return nil, tooLarge("file size")
 	}
-	cfg, err := c.config(bytes.NewReader(src))
+	cfg, err := readConfig(c, src)
 	if err != nil {
-		return nil, &drive.Error{Op: "thumbnail.Render", Kind: drive.Invalid, Param: "viewBox",
-			Message: "the " + c.name + " image cannot be decoded", Err: err}
-	}
-	if cfg.Width < 1 || cfg.Height < 1 {
-		return nil, unsupported()
+		return nil, err
 	}
 	px := int64(cfg.Width) * int64(cfg.Height)
 	if px > lim.MaxPixels {
 		return nil, tooLarge(strconv.Itoa(cfg.Width) + "×" + strconv.Itoa(cfg.Height) + " pixels")
 	}
-	if px*bytesPerPixel(cfg.ColorModel) > lim.MaxDecodeBytes {
-		return nil, tooLarge("decoded size")
+	orientation := Orientation(src)
+	if decodeCost(c.name, cfg, src)+scaleCost(cfg.Width, cfg.Height, box, orientation) > lim.MaxDecodeBytes {
+		return nil, tooLarge("memory needed to decode and scale it")
 	}
 	img, err := c.decode(bytes.NewReader(src))
 	if err != nil {
 		return nil, &drive.Error{Op: "thumbnail.Render", Kind: drive.Invalid, Param: "viewBox",
 			Message: "the " + c.name + " image cannot be decoded", Err: err}
 	}
-	out := Scale(img, box, Orientation(src))
+	out := Scale(img, box, orientation)
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, out, &jpeg.Options{Quality: Quality}); err != nil {
 		return nil, drive.Wrap("thumbnail.Render", err)

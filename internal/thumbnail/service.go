@@ -8,9 +8,16 @@
 //
 // Memory is bounded twice over: an image whose declared dimensions (read
 // from its header by DecodeConfig, before any pixel is decoded) exceed
-// Limits is refused, which stops decompression bombs, and at most
-// Concurrency thumbnails are generated at once, so the worst case is
-// Concurrency × (MaxSourceBytes + MaxDecodeBytes).
+// Limits, or whose Cost does, is refused, which stops decompression bombs,
+// and at most Concurrency thumbnails are generated at once, so the worst
+// case is Concurrency × (MaxSourceBytes + MaxDecodeBytes). Cost counts
+// what decoding and scaling really allocate, not just the pixels: the
+// decoder's buffers for the format and color model (a progressive JPEG
+// keeps 4 bytes of coefficients per pixel and component besides its
+// planes, a TIFF decoder grows a buffer for each strip, an interlaced PNG
+// decodes every pass into an image of its own) and the scaling temporary,
+// 32 bytes per pixel of the scaled width times the source height, so a
+// large box costs more than a small one.
 //
 // # Cache
 //
@@ -129,7 +136,7 @@ func (s *Service) render(ctx context.Context, n *drive.Node, box Box) ([]byte, e
 		return nil, drive.E("thumbnail.render", drive.Unavailable, "request cancelled", err)
 	}
 	defer s.sem.Release(1)
-	data, err := s.read(ctx, n.Content.BlobKey, lim.MaxSourceBytes+1)
+	data, err := s.read(ctx, n.Content.BlobKey, n.Content.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +148,9 @@ func (s *Service) render(ctx context.Context, n *drive.Node, box Box) ([]byte, e
 	return out, nil
 }
 
-// read returns up to limit leading bytes of a blob.
+// read returns up to limit leading bytes of a blob, into a buffer of
+// that size (reading to the end with io.ReadAll would grow it by
+// doubling, allocating up to twice a large source).
 func (s *Service) read(ctx context.Context, key string, limit int64) ([]byte, error) {
 	rc, err := s.Blobs.Open(ctx, key, 0, limit)
 	if err != nil {
@@ -151,11 +160,12 @@ func (s *Service) read(ctx context.Context, key string, limit int64) ([]byte, er
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, limit))
-	if err != nil {
+	b := make([]byte, limit)
+	n, err := io.ReadFull(rc, b)
+	if err != nil && err != io.ErrUnexpectedEOF {
 		return nil, drive.Wrap("thumbnail.read", err)
 	}
-	return b, nil
+	return b[:n], nil
 }
 
 // store caches a rendered thumbnail. Failing to cache is logged, not
