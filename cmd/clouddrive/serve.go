@@ -30,6 +30,7 @@ func newServe(stdout, stderr io.Writer) *cobra.Command {
 	var limits ratelimit.Limits
 	var perToken, perUser float64
 	var guard *limitSettings
+	var metricsFlags *metricsSettings
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the API server",
@@ -99,6 +100,9 @@ certificate and key from the same files.`,
 			if err != nil {
 				return err
 			}
+			if err := metricsFlags.apply(&cfg); err != nil {
+				return err
+			}
 			if tokenTTL < time.Minute {
 				return fmt.Errorf("setting access-token-ttl: must be at least %s, not %s", time.Minute, tokenTTL)
 			}
@@ -140,6 +144,12 @@ certificate and key from the same files.`,
 				scheme, srv.TLSConfig = "https", certs.tlsConfig()
 			}
 			log.Info("clouddrive serving", "addr", ln.Addr().String(), "scheme", scheme, "data", data, "db", describeDB(cfg), "blobs", describeBlobs(cfg))
+			stopMetrics, err := metricsFlags.serve(a, log)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			defer stopMetrics(context.Background())
 			if gcInterval > 0 {
 				go gcLoop(ctx, a.GC, gcInterval)
 			}
@@ -214,6 +224,7 @@ certificate and key from the same files.`,
 	cmd.Flags().BoolVar(&webhookInternal, "webhook-allow-internal", false,
 		"let webhooks deliver to loopback, private and link-local addresses (refused by default, against SSRF)")
 	guard = addLimitFlags(cmd)
+	metricsFlags = addMetricsFlags(cmd)
 	cmd.Flags().Bool("print-config", false, "print the effective settings (secrets masked) with their sources, then exit")
 	return cmd
 }

@@ -57,6 +57,12 @@ type Config struct {
 	// AllowAnyHost trusts every request's Host header when PublicURL is
 	// empty.
 	AllowAnyHost bool
+	// MetricsToken, if set, serves GET /metrics on the API to requests
+	// with Authorization: Bearer <MetricsToken>; MetricsPublic serves it
+	// to anyone. Neither: the API does not serve /metrics (MetricsHandler
+	// does, for a listener of its own).
+	MetricsToken  string
+	MetricsPublic bool
 	// ContentURL, if set, is the base URL of a separate content origin
 	// (another host name routed to this server; PublicURL must be set):
 	// contentUrl, temp links and the UI's downloads use it, and that host
@@ -243,6 +249,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		PublicURL: cfg.PublicURL,
 	}
 	api.AllowAnyHost = cfg.AllowAnyHost
+	api.MetricsToken, api.MetricsPublic = cfg.MetricsToken, cfg.MetricsPublic
 	api.ContentURL = cfg.ContentURL
 	api.Metrics = mx
 	api.Thumbs = &thumbnail.Service{Meta: tm, Blobs: tb, Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail")}

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,7 +48,14 @@ func TestMetricsAndHealth(t *testing.T) {
 	a.do("GET", "/cdproxy/nodes/"+f.file+"/content", nil, nil)
 	a.do("GET", "/drive/v1/nodes/AAAAAAAAAAAAAAAAAAAAAA", nil, nil)
 
-	code, body := getText(t, s.URL+"/metrics")
+	// The metrics are not on the API port (they have a listener of their
+	// own, serve --metrics-addr): read them from the handler it serves.
+	if code, _ := getText(t, s.URL+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the API port = %d, want 404", code)
+	}
+	rec := httptest.NewRecorder()
+	s.App.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	code, body := rec.Code, rec.Body.String()
 	if code != http.StatusOK {
 		t.Fatalf("/metrics = %d", code)
 	}

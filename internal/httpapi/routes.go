@@ -70,8 +70,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	} {
 		mux.HandleFunc(r.pattern, r.h)
 	}
-	if s.Metrics != nil {
-		mux.Handle("GET /metrics", s.Metrics.Handler())
+	if h := s.metricsRoute(); h != nil {
+		mux.Handle("GET /metrics", h)
 	}
 	mux.HandleFunc("/", s.unknownOperation)
 }

@@ -49,8 +49,14 @@ type Server struct {
 	// Limiter, if set, throttles authenticated requests per token and
 	// per user (429 with Retry-After).
 	Limiter *ratelimit.Limiter
-	// Metrics, if set, records requests and is served at /metrics.
+	// Metrics, if set, records requests. GET /metrics serves them only
+	// with MetricsToken (to requests bearing it) or MetricsPublic.
 	Metrics *metrics.Metrics
+	// MetricsToken, if set, serves /metrics to requests with
+	// Authorization: Bearer <MetricsToken>.
+	MetricsToken string
+	// MetricsPublic serves /metrics to anyone.
+	MetricsPublic bool
 	// Thumbs, if set, answers downloads with ?viewBox=N with thumbnails;
 	// without it viewBox is ignored.
 	Thumbs *thumbnail.Service

@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -702,20 +703,14 @@ func TestMountReadOnlyAndQuota(t *testing.T) {
 }
 
 // requests sums the server's request counters (any status) of route,
-// e.g. "POST /cdproxy/nodes", from /metrics.
+// e.g. "POST /cdproxy/nodes", from /metrics (served by the handler of the
+// metrics listener, not the API port).
 func requests(t *testing.T, srv *drivetest.Server, route string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/metrics", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	rec := httptest.NewRecorder()
+	srv.App.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	total := 0
-	for line := range strings.Lines(string(body)) {
+	for line := range strings.Lines(rec.Body.String()) {
 		if !strings.HasPrefix(line, "clouddrive_http_requests_total{") || !strings.Contains(line, `route="`+route+`"`) {
 			continue
 		}

@@ -486,16 +486,13 @@ func mustInt(t *testing.T, s string) int64 {
 	return n
 }
 
-// metricValue returns the value of one sample on the server's /metrics.
+// metricValue returns the value of one sample on the server's /metrics
+// (served by the handler of the metrics listener, not the API port).
 func metricValue(t *testing.T, s *drivetest.Server, sample string) string {
 	t.Helper()
-	resp, err := http.Get(s.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
+	rec := httptest.NewRecorder()
+	s.App.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
 		if v, ok := strings.CutPrefix(line, sample+" "); ok {
 			return v
 		}
