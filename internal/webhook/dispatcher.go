@@ -6,8 +6,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +60,11 @@ type Dispatcher struct {
 	Client *http.Client
 	// Timeout bounds one attempt (default DefaultTimeout).
 	Timeout time.Duration
-	// PerEndpoint bounds the attempts in flight to one URL in this
-	// process (default DefaultPerEndpoint).
+	// PerEndpoint bounds the attempts in flight to one destination host
+	// in this process (default DefaultPerEndpoint): every URL with the
+	// same host name and port shares the bound (see endpointKey), so
+	// subscribing many paths or queries of one host does not multiply
+	// the requests it gets at once.
 	PerEndpoint int
 	// Batch is how many deliveries one pass claims (default DefaultBatch).
 	Batch int
@@ -75,14 +82,14 @@ type Dispatcher struct {
 	once   sync.Once
 	wake   chan struct{}
 	mu     sync.Mutex
-	sems   map[string]chan struct{}
+	sems   map[string]*hostSlots // by endpointKey; an entry lives while attempts use it
 	client *http.Client
 }
 
 func (d *Dispatcher) init() {
 	d.once.Do(func() {
 		d.wake = make(chan struct{}, 1)
-		d.sems = map[string]chan struct{}{}
+		d.sems = map[string]*hostSlots{}
 		d.client = d.Client
 		if d.client == nil {
 			d.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -267,28 +274,69 @@ func (d *Dispatcher) pending(ctx context.Context) bool {
 	return n > 0
 }
 
-func (d *Dispatcher) sem(url string) chan struct{} {
+// hostSlots are the turns of one destination host, and how many
+// attempts hold or wait for one.
+type hostSlots struct {
+	turns chan struct{}
+	users int
+}
+
+// endpointKey names the destination host of a webhook URL: the host name
+// in lower case without a trailing dot (an IP address in its canonical
+// form) and the port, the scheme's default if none is given. A URL that
+// does not parse is its own key.
+func endpointKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if a, err := netip.ParseAddr(host); err == nil {
+		host = a.Unmap().WithZone("").String()
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// slots returns the turns of key's host, counting the caller as a user
+// until done is called.
+func (d *Dispatcher) slots(key string) (turns chan struct{}, done func()) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s, ok := d.sems[url]
+	s, ok := d.sems[key]
 	if !ok {
-		s = make(chan struct{}, d.perEndpoint())
-		d.sems[url] = s
+		s = &hostSlots{turns: make(chan struct{}, d.perEndpoint())}
+		d.sems[key] = s
 	}
-	return s
+	s.users++
+	return s.turns, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if s.users--; s.users == 0 {
+			delete(d.sems, key)
+		}
+	}
 }
 
 // attempt sends one delivery and records the outcome.
 func (d *Dispatcher) attempt(ctx context.Context, del *meta.Delivery) {
-	sem := d.sem(del.URL)
+	turns, done := d.slots(endpointKey(del.URL))
 	select {
-	case sem <- struct{}{}:
+	case turns <- struct{}{}:
 	case <-ctx.Done():
+		done()
 		d.release(del)
 		return
 	}
 	status, failure := d.send(ctx, del)
-	<-sem
+	<-turns
+	done()
 	if ctx.Err() != nil && status == 0 {
 		// Shutting down: this was no fair attempt.
 		d.release(del)

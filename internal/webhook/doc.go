@@ -24,7 +24,8 @@
 // A Dispatcher claims due deliveries with a lease (so several replicas on
 // one PostgreSQL database share the work without sending one delivery
 // twice at once), POSTs each body with a timeout and at most PerEndpoint
-// requests in flight per URL, and records the attempt. A 2xx answer
+// requests in flight per destination host (host name and port, however
+// many URLs of that host are subscribed), and records the attempt. A 2xx answer
 // delivers it; anything else (another status, a redirect, an error, a
 // timeout) schedules a retry 5 minutes, 1 hour and 12 hours after the
 // previous attempt, and after the fourth failed attempt the delivery is
