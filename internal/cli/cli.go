@@ -239,6 +239,7 @@ func Commands(env *Env) []*cobra.Command {
 		newMkdir(env), newMv(env), newRename(env),
 		newTrash(env), newRestore(env), newPurge(env),
 		newUsage(env), newQuota(env), newProps(env), newLink(env), newMount(env),
+		newConnect(env), newShim(env),
 		newExitCodes(),
 	}
 	for _, c := range cmds {

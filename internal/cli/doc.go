@@ -5,6 +5,13 @@
 // types (package acd) only. It imports no server package; cmd/clouddrive
 // adds Commands to its root, and tests run them in-process with Main.
 //
+// Two commands serve the unmodified ACD clients instead (connect.go,
+// shim.go): connect registers an OAuth app for rclone or acd_cli with the
+// user's own login (POST apps; the secret is kept in apps.json under the
+// config dir), logs in for it with the browser or device flow, and writes
+// the client's files; shim runs package shim, the proxy that serves the
+// Amazon hosts those clients call from the server.
+//
 // # Files
 //
 // Credentials (server URL and token) live in

@@ -30,11 +30,32 @@ const (
 
 var cliScopes = []string{"clouddrive:read_all", "clouddrive:write"}
 
-func oauthConfig(server, redirect string) *oauth2.Config {
+// oauthClient is the OAuth client a flow logs in as: the CLI itself
+// (the zero value), or an app registered for another client (connect).
+type oauthClient struct {
+	id, secret string
+	// listen is the address of the browser flow's redirect listener and
+	// path its path: any loopback port for the CLI, which the server
+	// allows for public clients; a fixed one for confidential apps, whose
+	// redirect URIs match exactly.
+	listen, path string
+}
+
+// orCLI returns c, or the CLI's own client for the zero value.
+func (c oauthClient) orCLI() oauthClient {
+	if c.id == "" {
+		return oauthClient{id: cliClientID, listen: "127.0.0.1:0", path: "/callback"}
+	}
+	return c
+}
+
+func (c oauthClient) config(server, redirect string) *oauth2.Config {
+	c = c.orCLI()
 	return &oauth2.Config{
-		ClientID:    cliClientID,
-		Scopes:      cliScopes,
-		RedirectURL: redirect,
+		ClientID:     c.id,
+		ClientSecret: c.secret,
+		Scopes:       cliScopes,
+		RedirectURL:  redirect,
 		Endpoint: oauth2.Endpoint{
 			AuthURL:       server + "/ap/oa",
 			TokenURL:      server + "/auth/o2/token",
@@ -52,27 +73,30 @@ func (e *Env) oauthContext(ctx context.Context) context.Context {
 	return ctx
 }
 
-func oauthCredentials(server, flow string, tok *oauth2.Token) *Credentials {
-	return &Credentials{Server: server, Flow: flow, Token: tok, ClientID: cliClientID, TokenURL: server + "/auth/o2/token"}
+func oauthCredentials(server, flow string, c oauthClient, tok *oauth2.Token) *Credentials {
+	c = c.orCLI()
+	return &Credentials{Server: server, Flow: flow, Token: tok, ClientID: c.id, ClientSecret: c.secret,
+		TokenURL: server + "/auth/o2/token"}
 }
 
 // browserFlow is the authorization-code flow with PKCE and a loopback
 // redirect: the CLI listens on 127.0.0.1, opens the login page, and
-// receives the code on /callback.
-type browserFlow struct{}
+// receives the code on /callback (for the CLI's own client).
+type browserFlow struct{ client oauthClient }
 
 func (browserFlow) name() string { return "browser" }
 
-func (browserFlow) login(ctx context.Context, env *Env, server string) (*Credentials, error) {
+func (f browserFlow) login(ctx context.Context, env *Env, server string) (*Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
 	defer cancel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	oc := f.client.orCLI()
+	ln, err := net.Listen("tcp", oc.listen)
 	if err != nil {
-		return nil, fmt.Errorf("listening for the login redirect: %w", err)
+		return nil, fmt.Errorf("listening for the login redirect on %s: %w", oc.listen, err)
 	}
 	defer ln.Close()
-	redirect := fmt.Sprintf("http://%s/callback", ln.Addr())
-	conf := oauthConfig(server, redirect)
+	redirect := fmt.Sprintf("http://%s%s", ln.Addr(), oc.path)
+	conf := oc.config(server, redirect)
 	verifier := oauth2.GenerateVerifier()
 	state := randomState()
 	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
@@ -83,7 +107,7 @@ func (browserFlow) login(ctx context.Context, env *Env, server string) (*Credent
 	}
 	got := make(chan result, 1)
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/callback" {
+		if r.URL.Path != oc.path {
 			http.NotFound(w, r)
 			return
 		}
@@ -130,20 +154,27 @@ func (browserFlow) login(ctx context.Context, env *Env, server string) (*Credent
 	if err != nil {
 		return nil, fmt.Errorf("exchanging the login code: %w", err)
 	}
-	return oauthCredentials(server, "browser", tok), nil
+	return oauthCredentials(server, "browser", oc, tok), nil
 }
 
 // deviceFlow is the device authorization grant: the CLI shows a code
 // that the user enters at <server>/device on any device with a browser.
-type deviceFlow struct{}
+type deviceFlow struct{ client oauthClient }
 
 func (deviceFlow) name() string { return "device" }
 
-func (deviceFlow) login(ctx context.Context, env *Env, server string) (*Credentials, error) {
+func (f deviceFlow) login(ctx context.Context, env *Env, server string) (*Credentials, error) {
 	ctx, cancel := context.WithTimeout(env.oauthContext(ctx), loginTimeout)
 	defer cancel()
-	conf := oauthConfig(server, "")
-	da, err := conf.DeviceAuth(ctx)
+	oc := f.client.orCLI()
+	conf := oc.config(server, "")
+	var opts []oauth2.AuthCodeOption
+	if oc.secret != "" {
+		// x/oauth2 sends only the client id to the device endpoint; a
+		// confidential client authenticates there too.
+		opts = append(opts, oauth2.SetAuthURLParam("client_secret", oc.secret))
+	}
+	da, err := conf.DeviceAuth(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("starting the device login: %w", err)
 	}
@@ -155,7 +186,7 @@ func (deviceFlow) login(ctx context.Context, env *Env, server string) (*Credenti
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the device login: %w", err)
 	}
-	return oauthCredentials(server, "device", tok), nil
+	return oauthCredentials(server, "device", oc, tok), nil
 }
 
 func randomState() string {
