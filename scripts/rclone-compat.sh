@@ -6,7 +6,9 @@
 # unmodified, with the Go toolchain on PATH) into ~/.cache/clouddrive-ci/bin
 # ($CLOUDDRIVE_CI_BIN overrides), then runs the rclone end-to-end tests
 # (internal/e2e/rclone_test.go: TestRclone, TestRcloneMove, TestRclonePaging,
-# TestRcloneTokenRefresh) with CLOUDDRIVE_TEST_RCLONE pointing at it.
+# TestRcloneTokenRefresh; internal/e2e/connect_test.go: TestRcloneConnect, rclone
+# set up by `clouddrive connect rclone` and run through `clouddrive shim`) with
+# CLOUDDRIVE_TEST_RCLONE pointing at it.
 # Without that variable those tests skip, so `go test ./...` never needs rclone.
 #
 #   scripts/rclone-compat.sh           build if needed, run the tests
