@@ -18,8 +18,13 @@
 // # Durability
 //
 // Put streams the body into a new temp file in dir/tmp, hashing it as it
-// goes (MD5, SHA-256, size) with one reused 256 KiB buffer, so memory use
-// does not depend on the blob size. Then it calls the check, fsyncs the
+// goes (MD5, SHA-256, size) through a pooled ring of four 256 KiB chunks,
+// so memory use does not depend on the blob size. The hashing is a
+// hashpipe.Pipe: MD5 on one goroutine, SHA-256 and the file write on
+// another, while the request's goroutine reads the next chunk. Every
+// 8 MiB written, Put asks the kernel to start writing them back
+// (sync_file_range on Linux; elsewhere nothing), so the final fsync of a
+// large blob has little left to wait for. Then it calls the check, fsyncs the
 // temp file, renames it to its final path with os.Rename (atomic on POSIX)
 // and fsyncs the shard directory, plus the parent of any shard directory it
 // had to create. Only then does Put return: a crash at any point before

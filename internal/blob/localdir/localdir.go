@@ -2,7 +2,6 @@ package localdir
 
 import (
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -18,12 +17,18 @@ import (
 	"syscall"
 
 	"github.com/clouddrive/clouddrive/internal/blob"
+	"github.com/clouddrive/clouddrive/internal/blob/hashpipe"
 	"github.com/clouddrive/clouddrive/internal/drive"
 )
 
 const (
-	// bufSize is the size of the buffer Put copies through.
-	bufSize = 256 << 10
+	// chunkSize and chunks size the ring of buffers a Put copies through
+	// (see hashpipe): 1 MiB per Put, pooled.
+	chunkSize = 256 << 10
+	chunks    = 4
+	// writebackEvery is how many bytes Put writes between two requests to
+	// start writing back (sync_file_range on Linux).
+	writebackEvery = 8 << 20
 	// tmpName is the directory, under the root, of uploads in progress.
 	tmpName = "tmp"
 	// keyLen is the length of a key: hex SHA-256.
@@ -32,9 +37,9 @@ const (
 
 // Store is a blob.Store in a local directory. Create it with New.
 type Store struct {
-	dir  string
-	tmp  string
-	bufs sync.Pool // *[]byte of bufSize
+	dir   string
+	tmp   string
+	rings sync.Pool // *hashpipe.Ring of chunks × chunkSize
 	// synced has one bit per second-level shard directory (the first four
 	// hex digits of a key): set once this process has made sure the
 	// directory exists and its entry, and its parent's, are on disk.
@@ -49,10 +54,7 @@ var _ blob.Store = (*Store)(nil)
 func New(dir string) (*Store, error) {
 	const op = "localdir.New"
 	s := &Store{dir: dir, tmp: filepath.Join(dir, tmpName)}
-	s.bufs.New = func() any {
-		b := make([]byte, bufSize)
-		return &b
-	}
+	s.rings.New = func() any { return hashpipe.NewRing(chunks, chunkSize, nil) }
 	if err := os.MkdirAll(s.tmp, 0o700); err != nil {
 		return nil, drive.Wrap(op, err)
 	}
@@ -156,29 +158,35 @@ func (s *Store) Put(ctx context.Context, r io.Reader, check blob.Check) (blob.In
 	return info, nil
 }
 
-// copy copies r to f through a pooled buffer, hashing the bytes and
-// checking ctx between chunks.
+// copy copies r to f through a ring of pooled chunks, hashing the bytes
+// in a hashpipe.Pipe (MD5 on one goroutine, SHA-256 and the file write on
+// another) and checking ctx between chunks.
 func (s *Store) copy(ctx context.Context, f *os.File, r io.Reader) (blob.Info, error) {
 	const op = "localdir.Put"
-	bp := s.bufs.Get().(*[]byte)
-	defer s.bufs.Put(bp)
-	buf := *bp
-
-	md5h, sha := md5.New(), sha256.New()
-	w := io.MultiWriter(f, md5h, sha)
-	var size int64
+	ring := s.rings.Get().(*hashpipe.Ring)
+	w := &fileSink{f: f}
+	p := hashpipe.New(w.write)
+	defer func() {
+		p.Abort() // after Finish, a no-op; otherwise it waits for the chunks
+		if ring.Full() {
+			s.rings.Put(ring)
+		}
+	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return blob.Info{}, drive.Wrap(op, err)
 		}
-		// Fill the whole buffer, so that a body arriving in small reads
-		// still costs one write per 256 KiB.
-		n, rerr := readFull(r, buf)
-		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
-				return blob.Info{}, ioError(op, err)
-			}
-			size += int64(n)
+		c, err := ring.Get(ctx)
+		if err != nil {
+			return blob.Info{}, drive.Wrap(op, err)
+		}
+		// Fill the whole chunk, so that a body arriving in small reads
+		// still costs one write per chunk.
+		n, rerr := readFull(r, c.Buf)
+		if n == 0 {
+			c.Release()
+		} else if err := p.Submit(c, n); err != nil {
+			return blob.Info{}, ioError(op, err)
 		}
 		if rerr == io.EOF {
 			break
@@ -187,13 +195,31 @@ func (s *Store) copy(ctx context.Context, f *os.File, r io.Reader) (blob.Info, e
 			return blob.Info{}, drive.Wrap(op, fmt.Errorf("reading content: %w", rerr))
 		}
 	}
-	key := hex.EncodeToString(sha.Sum(nil))
-	return blob.Info{
-		Key:    key,
-		Size:   size,
-		MD5:    hex.EncodeToString(md5h.Sum(nil)),
-		SHA256: key,
-	}, nil
+	info, err := p.Finish()
+	if err != nil {
+		return blob.Info{}, ioError(op, err)
+	}
+	return info, nil
+}
+
+// fileSink writes a Put's chunks to its temp file and starts the
+// writeback of every writebackEvery bytes, so that the final fsync has
+// little left to do.
+type fileSink struct {
+	f            *os.File
+	off, flushed int64
+}
+
+func (w *fileSink) write(b []byte) error {
+	if _, err := w.f.Write(b); err != nil {
+		return err
+	}
+	w.off += int64(len(b))
+	if w.off-w.flushed >= writebackEvery {
+		startWriteback(w.f, w.flushed, w.off-w.flushed)
+		w.flushed = w.off
+	}
+	return nil
 }
 
 // makeShard makes sure the shard directories of key exist and that their

@@ -27,17 +27,18 @@
 //
 // # Put: streaming with bounded memory
 //
-// Put reads the body into a part buffer (PartSize, 8 MiB by default),
-// hashing it (MD5, SHA-256) as it goes.
+// Put reads the body into part buffers (PartSize, 8 MiB by default) and
+// hashes them in a hashpipe.Pipe (MD5 on one goroutine, SHA-256 on
+// another, while the next part is read), as package localdir does.
 //
 //   - A body that fits in one buffer is complete before anything is sent:
 //     the check runs, then one PutObject writes <prefix>blobs/<key>.
 //   - A longer body streams into a multipart upload of <prefix>tmp/<id>,
-//     at most Concurrency parts in flight while the next one is read, so a
-//     Put holds at most (Concurrency+1) × PartSize bytes however large the
-//     file. At the end the check runs; a rejection, a reader error or a
-//     cancellation aborts the multipart upload, which never became an
-//     object. Otherwise the upload is completed and copied server-side to
+//     at most Concurrency parts in flight while the next one is read and
+//     the one before is hashed, so a Put holds at most (Concurrency+2) ×
+//     PartSize bytes however large the file. At the end the check runs;
+//     a rejection, a reader error or a cancellation aborts the multipart
+//     upload, which never became an object. Otherwise the upload is completed and copied server-side to
 //     <prefix>blobs/<key> (CopyObject, or UploadPartCopy beyond 5 GiB), and
 //     the temp object is deleted.
 //

@@ -3,13 +3,11 @@ package s3
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/url"
 	"slices"
@@ -28,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clouddrive/clouddrive/internal/blob"
+	"github.com/clouddrive/clouddrive/internal/blob/hashpipe"
 	"github.com/clouddrive/clouddrive/internal/drive"
 )
 
@@ -228,25 +227,6 @@ func classify(op string, err error) error {
 	return drive.E(op, drive.Unavailable, "blob store unreachable", err)
 }
 
-// hasher computes a blob's Info while its bytes stream past.
-type hasher struct {
-	md5, sha hash.Hash
-	size     int64
-}
-
-func newHasher() *hasher { return &hasher{md5: md5.New(), sha: sha256.New()} }
-
-func (h *hasher) write(p []byte) {
-	h.md5.Write(p)
-	h.sha.Write(p)
-	h.size += int64(len(p))
-}
-
-func (h *hasher) info() blob.Info {
-	key := hex.EncodeToString(h.sha.Sum(nil))
-	return blob.Info{Key: key, Size: h.size, MD5: hex.EncodeToString(h.md5.Sum(nil)), SHA256: key}
-}
-
 // fill reads r into buf until buf is full, r ends (eof true) or fails.
 // It checks ctx between reads. A reader error is returned wrapped, so
 // errors.Is finds it; io.ErrUnexpectedEOF is an error, not an end.
@@ -267,8 +247,8 @@ func fill(ctx context.Context, op string, r io.Reader, buf []byte) (n int, eof b
 	return n, false, nil
 }
 
-func (s *Store) getBuf() *[]byte  { return s.bufs.Get().(*[]byte) }
-func (s *Store) putBuf(b *[]byte) { s.bufs.Put(b) }
+func (s *Store) getBuf() []byte  { return *s.bufs.Get().(*[]byte) }
+func (s *Store) putBuf(b []byte) { s.bufs.Put(&b) }
 
 // Put implements blob.Putter (see the package comment). The key is the
 // hex SHA-256 of the content.
@@ -279,30 +259,44 @@ func (s *Store) Put(ctx context.Context, r io.Reader, check blob.Check) (blob.In
 	if err := ctx.Err(); err != nil {
 		return blob.Info{}, drive.Wrap(op, err)
 	}
-	h := newHasher()
-	bp := s.getBuf()
-	n, eof, err := fill(ctx, op, r, *bp)
+	// The part buffers: Concurrency uploading, one being read, one being
+	// hashed.
+	ring := hashpipe.NewRing(s.concurrency+2, int(s.partSize), s.getBuf)
+	p := hashpipe.New(nil)
+	defer func() {
+		p.Abort()
+		if ring.Full() { // every upload has ended
+			ring.Close(s.putBuf)
+		}
+	}()
+	c, err := ring.Get(ctx)
 	if err != nil {
-		s.putBuf(bp)
+		return blob.Info{}, drive.Wrap(op, err)
+	}
+	n, eof, err := fill(ctx, op, r, c.Buf)
+	if err != nil {
+		c.Release()
 		return blob.Info{}, err
 	}
-	h.write((*bp)[:n])
 	if !eof {
 		// A full buffer: more may follow. Peek one byte to tell.
 		var one [1]byte
 		k, peekEOF, err := fill(ctx, op, r, one[:])
 		if err != nil {
-			s.putBuf(bp)
+			c.Release()
 			return blob.Info{}, err
 		}
-		if k == 0 && peekEOF {
-			eof = true
-		} else {
-			return s.putMultipart(ctx, r, bp, n, one[:k], h, check)
+		if k > 0 || !peekEOF {
+			return s.putMultipart(ctx, r, ring, p, c, n, one[:k], check)
 		}
 	}
-	defer s.putBuf(bp)
-	info := h.info()
+	c.Hold() // for PutObject
+	defer c.Release()
+	_ = p.Submit(c, n) // no sink, no error
+	info, err := p.Finish()
+	if err != nil {
+		return blob.Info{}, drive.Wrap(op, err)
+	}
 	if check != nil {
 		if err := check(info); err != nil {
 			return blob.Info{}, err // unchanged, as blob.Check says
@@ -314,7 +308,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, check blob.Check) (blob.In
 	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        &s.bucket,
 		Key:           aws.String(s.objectName(info.Key)),
-		Body:          bytes.NewReader((*bp)[:n]),
+		Body:          bytes.NewReader(c.Buf[:n]),
 		ContentLength: aws.Int64(int64(n)),
 		ContentType:   aws.String("application/octet-stream"),
 	})
@@ -325,16 +319,17 @@ func (s *Store) Put(ctx context.Context, r io.Reader, check blob.Check) (blob.In
 }
 
 // putMultipart streams the rest of a Put into a multipart upload of a
-// temp object: first holds n bytes already read and hashed, extra the
-// bytes read after it (not yet hashed).
-func (s *Store) putMultipart(ctx context.Context, r io.Reader, first *[]byte, n int, extra []byte, h *hasher, check blob.Check) (blob.Info, error) {
+// temp object: first holds n bytes already read (not yet hashed), extra
+// the bytes read after it. Every part goes to the hash pipe p and, at the
+// same time, to UploadPart.
+func (s *Store) putMultipart(ctx context.Context, r io.Reader, ring *hashpipe.Ring, p *hashpipe.Pipe, first *hashpipe.Chunk, n int, extra []byte, check blob.Check) (blob.Info, error) {
 	const op = "s3.Put"
 	tmp := s.tmpName(newID())
 	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket: &s.bucket, Key: &tmp, ContentType: aws.String("application/octet-stream"),
 	})
 	if err != nil {
-		s.putBuf(first)
+		first.Release()
 		return blob.Info{}, classify(op, err)
 	}
 	uploadID := created.UploadId
@@ -352,12 +347,14 @@ func (s *Store) putMultipart(ctx context.Context, r io.Reader, first *[]byte, n 
 	g.SetLimit(s.concurrency)
 	var mu sync.Mutex
 	var parts []types.CompletedPart
-	upload := func(num int32, bp *[]byte, size int) {
+	upload := func(num int32, c *hashpipe.Chunk, size int) {
+		c.Hold() // for UploadPart
+		_ = p.Submit(c, size)
 		g.Go(func() error {
-			defer s.putBuf(bp)
+			defer c.Release()
 			out, err := s.client.UploadPart(gctx, &s3.UploadPartInput{
 				Bucket: &s.bucket, Key: &tmp, UploadId: uploadID, PartNumber: aws.Int32(num),
-				Body: bytes.NewReader((*bp)[:size]), ContentLength: aws.Int64(int64(size)),
+				Body: bytes.NewReader(c.Buf[:size]), ContentLength: aws.Int64(int64(size)),
 			})
 			if err != nil {
 				return classify(op, err)
@@ -384,21 +381,23 @@ func (s *Store) putMultipart(ctx context.Context, r io.Reader, first *[]byte, n 
 			return fail(drive.Errorf(op, drive.TooLarge, "content larger than %d bytes", int64(maxParts)*s.partSize))
 		}
 		num++
-		bp := s.getBuf()
-		k := copy(*bp, extra)
+		c, err := ring.Get(gctx)
+		if err != nil {
+			return fail(drive.Wrap(op, err))
+		}
+		k := copy(c.Buf, extra)
 		extra = nil
-		m, eof, err := fill(gctx, op, r, (*bp)[k:])
+		m, eof, err := fill(gctx, op, r, c.Buf[k:])
 		m += k
 		if err != nil {
-			s.putBuf(bp)
+			c.Release()
 			return fail(err)
 		}
-		h.write((*bp)[:m])
 		if m == 0 {
-			s.putBuf(bp)
+			c.Release()
 			break
 		}
-		upload(num, bp, m)
+		upload(num, c, m)
 		if eof {
 			break
 		}
@@ -406,7 +405,10 @@ func (s *Store) putMultipart(ctx context.Context, r io.Reader, first *[]byte, n 
 	if err := g.Wait(); err != nil {
 		return blob.Info{}, err
 	}
-	info := h.info()
+	info, err := p.Finish()
+	if err != nil {
+		return blob.Info{}, drive.Wrap(op, err)
+	}
 	if check != nil {
 		if err := check(info); err != nil {
 			return blob.Info{}, err // unchanged; the deferred abort discards the parts

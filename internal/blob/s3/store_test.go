@@ -199,7 +199,7 @@ func TestSweepUploads(t *testing.T) {
 
 // TestPutBoundedMemory streams a blob many times larger than a part
 // through Put and checks that the bytes allocated stay near
-// (Concurrency+1) parts, not the blob's size. It runs on the real server
+// (Concurrency+2) parts, not the blob's size. It runs on the real server
 // only: the fake one keeps objects in this process's memory.
 func TestPutBoundedMemory(t *testing.T) {
 	s := open(t, s3test.Real(t))
