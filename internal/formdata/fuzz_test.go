@@ -35,9 +35,13 @@ func goParts(body []byte, boundary string) (bodies []string, ok bool) {
 }
 
 // fuzzParts reads body with formdata and returns the part bodies, how each
-// part ended, and how the body ended.
-func fuzzParts(t *testing.T, r io.Reader, boundary string) (bodies []string, ends []error, err error) {
+// part ended, and how the body ended. directMin, if not 0, sets the
+// smallest read that bypasses the Reader's buffer.
+func fuzzParts(t *testing.T, r io.Reader, boundary string, directMin int) (bodies []string, ends []error, err error) {
 	mr := formdata.NewReader(r, boundary)
+	if directMin > 0 {
+		formdata.SetDirectMin(mr, directMin)
+	}
 	for {
 		p, err := mr.NextPart()
 		if err != nil {
@@ -68,7 +72,7 @@ func FuzzReader(f *testing.F) {
 	f.Add("b", []byte("--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=3Db\r\n--b--"))
 	f.Add("b", []byte("--b\r\n\r\ndata\r\n--b"))
 	f.Fuzz(func(t *testing.T, boundary string, body []byte) {
-		bodies, ends, err := fuzzParts(t, bytes.NewReader(body), boundary)
+		bodies, ends, err := fuzzParts(t, bytes.NewReader(body), boundary, 0)
 		if err != io.EOF && err != io.ErrUnexpectedEOF && !drive.Is(drive.Invalid, err) {
 			t.Fatalf("NextPart error %v", err)
 		}
@@ -78,9 +82,16 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 		// The way the input is split between reads must not matter.
-		bodies1, ends1, err1 := fuzzParts(t, iotest.OneByteReader(bytes.NewReader(body)), boundary)
+		bodies1, ends1, err1 := fuzzParts(t, iotest.OneByteReader(bytes.NewReader(body)), boundary, 0)
 		if !slices.Equal(bodies, bodies1) || !slices.Equal(ends, ends1) || errClass(err) != errClass(err1) {
 			t.Fatalf("one byte at a time: %q %v %v; whole: %q %v %v", bodies1, ends1, err1, bodies, ends, err)
+		}
+		// Nor whether part data goes through the Reader's buffer.
+		for _, src := range []io.Reader{iotest.HalfReader(bytes.NewReader(body)), iotest.OneByteReader(bytes.NewReader(body))} {
+			bodies2, ends2, err2 := fuzzParts(t, src, boundary, 1)
+			if !slices.Equal(bodies, bodies2) || !slices.Equal(ends, ends2) || errClass(err) != errClass(err2) {
+				t.Fatalf("reading past the buffer: %q %v %v; through it: %q %v %v", bodies2, ends2, err2, bodies, ends, err)
+			}
 		}
 
 		// Where mime/multipart succeeds, formdata must agree with it.

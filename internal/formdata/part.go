@@ -1,6 +1,7 @@
 package formdata
 
 import (
+	"errors"
 	"io"
 	"net/url"
 	"strings"
@@ -36,6 +37,9 @@ func (p *Part) Read(d []byte) (int, error) {
 	if len(d) == 0 {
 		return 0, nil
 	}
+	if n, ok := p.readDirect(d); ok {
+		return n, p.err
+	}
 	for p.n == 0 && p.err == nil {
 		p.advance()
 	}
@@ -52,6 +56,39 @@ func (p *Part) Read(d []byte) (int, error) {
 		return n, p.err
 	}
 	return n, nil
+}
+
+// readDirect serves a large Read with nothing buffered by reading the
+// input straight into d, sparing a copy through the Reader's buffer:
+// whatever follows the part data in d (a delimiter and what comes after
+// it, or bytes that may begin one) moves to the buffer for later. It
+// reports false when it did not apply or found no data, the buffer then
+// holding whatever it read.
+func (p *Part) readDirect(d []byte) (int, bool) {
+	mr := p.mr
+	if p.n != 0 || p.err != nil || p.end != endNone || mr.r != mr.w || mr.srcErr != nil || len(d) < mr.directMin {
+		return 0, false
+	}
+	d = d[:min(len(d), len(mr.buf))] // so that any rest fits in the buffer
+	k, err := mr.src.Read(d)
+	if k < 0 || k > len(d) {
+		mr.srcErr = errors.New("formdata: reader returned invalid count")
+		return 0, false
+	}
+	if err != nil {
+		mr.srcErr = err
+	}
+	n, e, dlen := mr.scan(d[:k], p.total == 0, mr.srcErr != nil)
+	mr.r, mr.w = 0, copy(mr.buf, d[n:k])
+	if n == 0 {
+		return 0, false
+	}
+	p.total += int64(n)
+	p.end, p.dlen = e, dlen
+	if e != endNone {
+		p.finish()
+	}
+	return n, true
 }
 
 // advance makes progress when no data is ready: it consumes a delimiter
