@@ -60,29 +60,11 @@ func collect(ctx context.Context, c *gc.Collector) (gc.Stats, int, error) {
 
 // gcLoop runs collect every interval until ctx ends, like
 // gc.Collector.Loop plus the sweep of interrupted uploads. Every replica
-// may run it: the collector's per-blob lock in the metadata store makes
-// concurrent runs safe.
+// runs it; the collector's lease makes one of them collect (package lease),
+// and the per-blob lock in the metadata store would keep concurrent runs
+// safe anyway.
 func gcLoop(ctx context.Context, c *gc.Collector, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	// Every replica runs this loop; the lease (renewed each run, valid for
-	// two intervals) makes one of them collect, and another take over
-	// when it stops.
-	holder := lease.Holder()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if lead, err := c.Lead(ctx, holder, 2*interval); err != nil || !lead {
-			if err != nil && ctx.Err() == nil {
-				c.Logger.Warn("blob gc: lease check failed; skipping this run", "err", err)
-			} else if err == nil {
-				c.Logger.Debug("blob gc: another replica holds the lease; skipping this run")
-			}
-			continue
-		}
+	lease.Loop(ctx, c.Meta, c.Now, gc.LeaseSetting, interval, c.Logger, "blob gc", func(ctx context.Context) {
 		st, swept, err := collect(ctx, c)
 		if c.Observe != nil && ctx.Err() == nil {
 			c.Observe(st.Deleted, st.DeletedBytes, err)
@@ -91,10 +73,10 @@ func gcLoop(ctx context.Context, c *gc.Collector, interval time.Duration) {
 			if ctx.Err() == nil {
 				c.Logger.Error("blob gc failed", "err", err)
 			}
-			continue
+			return
 		}
 		c.Logger.Info("blob gc", "scanned", st.Scanned, "deleted", st.Deleted, "deleted_bytes", st.DeletedBytes, "swept_uploads", swept)
-	}
+	})
 }
 
 func newAdminGC(stdout io.Writer) *cobra.Command {

@@ -5,6 +5,7 @@ package lease
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -44,4 +45,32 @@ func Take(ctx context.Context, m meta.Store, now time.Time, name, holder string,
 func Holder() string {
 	host, _ := os.Hostname()
 	return host + "/" + drive.NewID()
+}
+
+// Loop calls run every interval until ctx ends, on the one process that
+// holds the lease called name: every replica runs a Loop, the lease
+// (renewed each run, valid for two intervals) makes one of them do the
+// work, and another takes over when it stops. The first run is one
+// interval after the start. what names the work in log lines.
+func Loop(ctx context.Context, m meta.Store, now drive.Clock, name string, interval time.Duration,
+	log *slog.Logger, what string, run func(ctx context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	holder := Holder()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		won, err := Take(ctx, m, now(), name, holder, 2*interval)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn(what+": lease check failed; skipping this run", "err", err)
+		case err == nil && !won:
+			log.Debug(what + ": another replica holds the lease; skipping this run")
+		case err == nil:
+			run(ctx)
+		}
+	}
 }

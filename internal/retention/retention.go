@@ -72,28 +72,10 @@ func (p *Purger) RunOnce(ctx context.Context) (Stats, error) {
 // Loop runs RunOnce every interval, while this process holds the lease,
 // until ctx ends. The first run is one interval after the start.
 func (p *Purger) Loop(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	holder := lease.Holder()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		won, err := lease.Take(ctx, p.Meta, p.Now(), leaseName, holder, 2*interval)
-		if err != nil || !won {
-			if err != nil && ctx.Err() == nil {
-				p.Logger.Warn("trash retention: lease check failed; skipping this run", "err", err)
-			}
-			continue
-		}
+	lease.Loop(ctx, p.Meta, p.Now, leaseName, interval, p.Logger, "trash retention", func(ctx context.Context) {
 		st, err := p.RunOnce(ctx)
-		if err != nil && ctx.Err() != nil {
-			return
-		}
-		if st.Purged > 0 || err != nil {
+		if ctx.Err() == nil && (st.Purged > 0 || err != nil) {
 			p.Logger.Info("trash retention", "users", st.Users, "purged", st.Purged, "period", p.Period, "err", err)
 		}
-	}
+	})
 }
