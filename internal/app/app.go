@@ -156,10 +156,16 @@ func (c *Config) defaults() {
 }
 
 // OpenMeta opens only the metadata store (admin commands use it while a
-// server may be running on the same stores).
+// server may be running on the same stores). The store keeps each node's
+// changes-feed JSON (httpapi.NodeWire) beside its row.
 func OpenMeta(ctx context.Context, cfg Config) (meta.Store, error) {
 	cfg.defaults()
-	return storeconfig.OpenMeta(ctx, cfg.DB, cfg.DataDir)
+	s, err := storeconfig.OpenMeta(ctx, cfg.DB, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.SetWire(httpapi.NodeWire)
+	return s, nil
 }
 
 // OpenBlobs opens only the blob store.
@@ -241,7 +247,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	api := &httpapi.Server{
 		Nodes:     svc,
-		Feed:      &changes.Feed{Meta: m, Notifier: notifier},
+		Feed:      &changes.Feed{Meta: m, Notifier: notifier, Render: httpapi.NodeWire},
 		Tokens:    tokens,
 		Links:     &templink.Signer{Key: key},
 		Logger:    cfg.Logger.With("component", "httpapi"),
@@ -276,6 +282,18 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector, OAuth: oa, UI: ui, Webhooks: hooks}
 	if cfg.WebhookPoll >= 0 {
 		a.background(ctx, func(ctx context.Context) { hooks.Run(ctx, cfg.WebhookPoll) })
+	}
+	if s, ok := m.(*sqlstore.Store); ok {
+		// Rows written before the wire column, or without it, get theirs;
+		// until then the feed renders them itself.
+		log := cfg.Logger.With("component", "meta")
+		a.background(ctx, func(ctx context.Context) {
+			if n, err := s.BackfillWire(ctx, 1000); err != nil && ctx.Err() == nil {
+				log.Warn("rendering stored node JSON failed; the changes feed renders those nodes itself", "err", err)
+			} else if n > 0 {
+				log.Info("rendered stored node JSON", "nodes", n)
+			}
+		})
 	}
 	a.Retention = &retention.Purger{Meta: m, Nodes: svc, Now: cfg.Now, Period: cfg.TrashRetention,
 		Logger: cfg.Logger.With("component", "retention")}

@@ -49,12 +49,19 @@ const DefaultChunkSize = 500
 // MaxChunkSize bounds a change set.
 const MaxChunkSize = 10000
 
-// Set is one emitted change set.
+// Set is one emitted change set. Without a Feed.Render, Nodes holds its
+// nodes; with one, JSON holds each node's rendering instead (the bytes
+// the metadata store keeps, or Render's output for a node it has none
+// for) and Nodes is nil.
 type Set struct {
 	Checkpoint string
 	Reset      bool
 	Nodes      []*drive.Node
+	JSON       [][]byte
 }
+
+// Len returns the number of nodes in the set.
+func (s Set) Len() int { return len(s.Nodes) + len(s.JSON) }
 
 // EncodeCheckpoint returns the opaque checkpoint of change number seq in
 // epoch.
@@ -86,6 +93,18 @@ type Feed struct {
 	Meta meta.Store
 	// Notifier, if set, wakes long polls when a write commits here.
 	Notifier *Notifier
+	// Render, if set, is the metadata store's meta.WireFunc: the feed then
+	// reads each node's stored rendering (meta.Tx.ChangedWire) and emits
+	// Set.JSON, rendering only the nodes the store has none for.
+	Render meta.WireFunc
+}
+
+// row is one node of a chunk, from either read path.
+type row struct {
+	seq    int64
+	purged bool
+	node   *drive.Node
+	json   []byte
 }
 
 // Stream emits the change sets for userID after req.Checkpoint, calling
@@ -119,42 +138,51 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 		includePurged := req.IncludePurged && !reset
 		sent := 0
 		emitted := false
+		var rows []row
 		for {
 			limit := chunk
 			if req.MaxNodes > 0 {
 				limit = min(chunk, max(req.MaxNodes-sent, 1))
 			}
-			nodes, err := tx.Changed(ctx, userID, after, limit)
+			rows, err = f.read(ctx, tx, userID, after, limit, rows[:0])
 			if err != nil {
 				return err
 			}
-			if len(nodes) == 0 {
+			if len(rows) == 0 {
 				break
 			}
-			after = nodes[len(nodes)-1].ChangeSeq
-			out := nodes[:0]
-			for _, n := range nodes {
-				if n.Status == drive.StatusPurged && !includePurged {
+			after = rows[len(rows)-1].seq
+			set := Set{}
+			for _, r := range rows {
+				if r.purged && !includePurged {
 					continue
 				}
-				out = append(out, n)
+				if f.Render != nil {
+					set.JSON = append(set.JSON, r.json)
+				} else {
+					set.Nodes = append(set.Nodes, r.node)
+				}
 			}
-			if len(out) == 0 && len(nodes) == limit {
+			if set.Len() == 0 && len(rows) == limit {
 				continue // a chunk of skipped tombstones
 			}
 			cp := after
-			if len(nodes) < limit {
+			if len(rows) < limit {
 				cp = current // last chunk: nothing newer exists in this snapshot
 			}
-			if err := emit(Set{Checkpoint: EncodeCheckpoint(u.Epoch, cp), Reset: reset && !emitted, Nodes: out}); err != nil {
+			set.Checkpoint, set.Reset = EncodeCheckpoint(u.Epoch, cp), reset && !emitted
+			if set.Nodes == nil && set.JSON == nil {
+				set.Nodes = []*drive.Node{}
+			}
+			if err := emit(set); err != nil {
 				return err
 			}
 			emitted = true
-			sent += len(out)
+			sent += set.Len()
 			if req.MaxNodes > 0 && sent >= req.MaxNodes && cp < current {
 				return nil
 			}
-			if len(nodes) < limit {
+			if len(rows) < limit {
 				break
 			}
 		}
@@ -167,4 +195,56 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 		return nil
 	})
 	return complete, err
+}
+
+// read returns the next chunk of up to limit nodes after change number
+// after, appended to rows: nodes (Render unset), or their stored
+// renderings with the missing ones rendered here from the same rows.
+func (f *Feed) read(ctx context.Context, tx meta.Tx, userID string, after int64, limit int, rows []row) ([]row, error) {
+	if f.Render == nil {
+		nodes, err := tx.Changed(ctx, userID, after, limit)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nodes {
+			rows = append(rows, row{seq: n.ChangeSeq, purged: n.Status == drive.StatusPurged, node: n})
+		}
+		return rows, nil
+	}
+	wire, err := tx.ChangedWire(ctx, userID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	missing := false
+	for _, w := range wire {
+		rows = append(rows, row{seq: w.ChangeSeq, purged: w.Status == drive.StatusPurged, json: w.JSON})
+		missing = missing || w.JSON == nil
+	}
+	if !missing {
+		return rows, nil
+	}
+	// Some rows have no current rendering (written before the column was
+	// backfilled, or by a store without a renderer): read the same rows
+	// in full, from the same snapshot, and render those.
+	nodes, err := tx.Changed(ctx, userID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(nodes) != len(wire) {
+		return nil, drive.Errorf("changes.Stream", drive.Internal, "the store returned %d changed nodes and %d renderings of them", len(nodes), len(wire))
+	}
+	for i, w := range wire {
+		if w.JSON != nil {
+			continue
+		}
+		if nodes[i].ID != w.ID {
+			return nil, drive.Errorf("changes.Stream", drive.Internal, "changed node %d is %s, its rendering is of %s", i, nodes[i].ID, w.ID)
+		}
+		b, err := f.Render(nodes[i])
+		if err != nil {
+			return nil, drive.Wrap("changes.Stream", err)
+		}
+		rows[len(rows)-len(wire)+i].json = b
+	}
+	return rows, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,6 +112,12 @@ func (s *Server) postChanges(w http.ResponseWriter, r *http.Request) {
 			enc = json.NewEncoder(bw)
 			enc.SetEscapeHTML(false)
 		}
+		if set.JSON != nil {
+			if err := writeChangeSet(bw, set); err != nil {
+				return err
+			}
+			return flush()
+		}
 		// Encode writes one line per object, ended by '\n'.
 		if err := enc.Encode(acd.ChangeSet{Checkpoint: set.Checkpoint, Nodes: s.nodesJSON(r, set.Nodes, false), Reset: set.Reset, StatusCode: http.StatusOK}); err != nil {
 			return err
@@ -138,4 +145,30 @@ func (s *Server) postChanges(w http.ResponseWriter, r *http.Request) {
 	if gz != nil {
 		_ = gz.Close()
 	}
+}
+
+// writeChangeSet writes a change set whose nodes are already rendered
+// (NodeWire bytes, from the store's wire column): the same line, byte for
+// byte, as encoding acd.ChangeSet with HTML escaping off, '\n' included.
+func writeChangeSet(w *bufio.Writer, set changes.Set) error {
+	cp, err := json.Marshal(set.Checkpoint)
+	if err != nil {
+		return err
+	}
+	_, _ = w.WriteString(`{"checkpoint":`)
+	_, _ = w.Write(cp)
+	_, _ = w.WriteString(`,"nodes":[`)
+	for i, n := range set.JSON {
+		if i > 0 {
+			_ = w.WriteByte(',')
+		}
+		_, _ = w.Write(n)
+	}
+	if set.Reset {
+		_, _ = w.WriteString(`],"reset":true`)
+	} else {
+		_, _ = w.WriteString(`],"reset":false`)
+	}
+	_, err = w.WriteString(`,"statusCode":` + strconv.Itoa(http.StatusOK) + "}\n")
+	return err
 }

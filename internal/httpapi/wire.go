@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,6 +59,23 @@ func NodeJSON(n *drive.Node) *acd.Node {
 		out.ContentProperties = cp
 	}
 	return out
+}
+
+// NodeWire returns NodeJSON(n) encoded exactly as POST /changes sends a
+// node inside a change set: compact, without HTML escaping, no newline.
+// It depends on the node alone (no temp link, no properties, no base
+// URL), so the metadata store keeps it in the nodes.wire column, rendered
+// in the transaction that writes the node (sqlstore.Store.Wire), and the
+// changes feed copies those bytes instead of encoding every node.
+func NodeWire(n *drive.Node) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(512)
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(NodeJSON(n)); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // etag is a short stable tag of a node version.

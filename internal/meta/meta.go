@@ -41,6 +41,7 @@ type Tx interface {
 	DerivedTx
 	ShareTx
 	WebhookTx
+	WireTx
 
 	// CreateUser inserts u and its root folder node root.
 	// A duplicate name gives Conflict.

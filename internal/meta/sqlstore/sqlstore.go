@@ -26,6 +26,11 @@ type Dialect struct {
 	// IsRetryable reports whether a transaction failed for a reason that a
 	// retry may fix (serialization failure, deadlock, busy).
 	IsRetryable func(err error) bool
+
+	// wire renders the nodes.wire column (Store.SetWire); nil stores
+	// none. It lives here because every transaction of a Store, grouped
+	// or not, reaches the Store's Dialect.
+	wire meta.WireFunc
 }
 
 // Store is a meta.Store over two connection pools: Write (for Update) and

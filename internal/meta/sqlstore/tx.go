@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -250,8 +251,8 @@ func (t *tx) Node(ctx context.Context, userID, id string) (*drive.Node, error) {
 }
 
 // loadParents fills Parents of every node with one query per 500 nodes.
-// Parents are ordered by the time the link was made (rowid order is not
-// portable, so by parent id for determinism).
+// Parents are sorted by id, byte by byte whatever the database's
+// collation, as the wire column renders them (storedForm).
 func (t *tx) loadParents(ctx context.Context, nodes []*drive.Node) error {
 	for start := 0; start < len(nodes); start += 500 {
 		batch := nodes[start:min(start+500, len(nodes))]
@@ -281,6 +282,11 @@ func (t *tx) loadParents(ctx context.Context, nodes []*drive.Node) error {
 		}
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		for _, n := range batch {
+			if len(n.Parents) > 1 {
+				slices.Sort(n.Parents)
+			}
 		}
 	}
 	return nil
@@ -315,11 +321,15 @@ func nodeArgs(n *drive.Node) []any {
 
 func (t *tx) InsertNode(ctx context.Context, n *drive.Node) error {
 	const op = "meta.InsertNode"
-	args := append([]any{n.ID}, nodeArgs(n)...)
-	_, err := t.exec(ctx, `INSERT INTO nodes (id, user_id, kind, name, name_key, status, is_root, description, labels,
+	wire, wireSeq, err := t.wireArgs(n)
+	if err != nil {
+		return drive.Wrap(op, err)
+	}
+	args := append(append([]any{n.ID}, nodeArgs(n)...), wire, wireSeq)
+	_, err = t.exec(ctx, `INSERT INTO nodes (id, user_id, kind, name, name_key, status, is_root, description, labels,
 		created_at, modified_at, created_by, version, change_seq, trash_root,
-		blob_key, size, md5, content_type, extension, content_version, content_date)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		blob_key, size, md5, content_type, extension, content_version, content_date, wire, wire_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		if t.d.IsUniqueViolation(err) {
 			return drive.E(op, drive.Conflict, "node already exists", err)
@@ -364,10 +374,15 @@ func (t *tx) UpdateNode(ctx context.Context, n *drive.Node) error {
 	if err != nil {
 		return drive.Wrap(op, err)
 	}
-	args := append(nodeArgs(n)[1:], n.ID, n.UserID)
+	wire, wireSeq, err := t.wireArgs(n)
+	if err != nil {
+		return drive.Wrap(op, err)
+	}
+	args := append(nodeArgs(n)[1:], wire, wireSeq, n.ID, n.UserID)
 	res, err := t.exec(ctx, `UPDATE nodes SET kind = ?, name = ?, name_key = ?, status = ?, is_root = ?, description = ?, labels = ?,
 		created_at = ?, modified_at = ?, created_by = ?, version = ?, change_seq = ?, trash_root = ?,
-		blob_key = ?, size = ?, md5 = ?, content_type = ?, extension = ?, content_version = ?, content_date = ?
+		blob_key = ?, size = ?, md5 = ?, content_type = ?, extension = ?, content_version = ?, content_date = ?,
+		wire = ?, wire_seq = ?
 		WHERE id = ? AND user_id = ?`, args...)
 	if err != nil {
 		return drive.Wrap(op, err)

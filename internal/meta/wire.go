@@ -1,0 +1,36 @@
+package meta
+
+import (
+	"context"
+
+	"github.com/clouddrive/clouddrive/internal/drive"
+)
+
+// WireFunc renders a node as the changes feed sends it (httpapi.NodeWire):
+// the JSON of the node's API form, which depends on the node alone. A
+// store that is given one keeps each node's rendering beside its row,
+// written in the same transaction as the row, so the feed reads bytes
+// instead of rebuilding and encoding every node.
+type WireFunc func(n *drive.Node) ([]byte, error)
+
+// WireTx reads the stored renderings.
+type WireTx interface {
+	// ChangedWire returns up to limit nodes of userID with ChangeSeq >
+	// after, ordered by ChangeSeq, PURGED tombstones included: the rows
+	// of Changed, with each node's stored rendering instead of the node.
+	ChangedWire(ctx context.Context, userID string, after int64, limit int) ([]WireNode, error)
+}
+
+// WireNode is one row of ChangedWire.
+type WireNode struct {
+	ID        string
+	ChangeSeq int64
+	Status    drive.Status
+	// JSON is the node's rendering as the store's WireFunc made it from
+	// the node as it is now, or nil when the store holds none that is
+	// current: the row was written by a store without a WireFunc (or by
+	// a version from before the column), and not backfilled since. The
+	// caller then renders the node itself. The bytes are valid until the
+	// transaction ends.
+	JSON []byte
+}
