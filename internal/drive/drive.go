@@ -50,6 +50,10 @@ type Content struct {
 	Extension   string
 	Version     int64
 	ContentDate time.Time // zero when unknown
+	// Image and Video hold what media extraction read from the bytes
+	// (package media); nil for other files.
+	Image *ImageProps
+	Video *VideoProps
 }
 
 // Node is a file or folder of one user. A node may have several parents.
