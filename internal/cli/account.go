@@ -53,6 +53,10 @@ func newUsage(env *Env) *cobra.Command {
 	return cmd
 }
 
+// unlimitedQuota is the quota clouddrive reports for an account without
+// one (1 PiB); quota shows it as "unlimited".
+const unlimitedQuota = int64(1) << 50
+
 func newQuota(env *Env) *cobra.Command {
 	var o common
 	var asJSON bool
@@ -60,7 +64,9 @@ func newQuota(env *Env) *cobra.Command {
 		Use:   "quota",
 		Short: "Show the storage quota and what is left",
 		Args:  cobra.NoArgs,
-		Long:  `Show the account's storage quota, the bytes used and the bytes still available.`,
+		Long: `Show the account's storage quota, the bytes used and the bytes still available.
+An account without a quota shows "unlimited" (the API reports it as 1 PiB,
+which is what --json prints).`,
 		RunE: env.withSession(&o, func(ctx context.Context, s *session, _ []string) error {
 			q, err := s.c.Quota(ctx)
 			if err != nil {
@@ -70,6 +76,10 @@ func newQuota(env *Env) *cobra.Command {
 				return writeJSON(env.Stdout, q)
 			}
 			used := q.Quota - q.Available
+			if q.Quota >= unlimitedQuota {
+				fmt.Fprintf(env.Stdout, "quota:     unlimited\nused:      %d (%s)\navailable: unlimited\n", used, humanBytes(used))
+				return nil
+			}
 			pct := 0.0
 			if q.Quota > 0 {
 				pct = 100 * float64(used) / float64(q.Quota)

@@ -78,8 +78,9 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0    success
-  1    failure (network, server, local I/O, quota, ...)
-  2    usage: bad arguments or flags
+  1    failure (network, server, local I/O, quota, restore or purge of a
+       node that is not in the trash, ...)
+  2    usage: unknown command, bad arguments or flags
   3    not found: a remote path or node, or a local file, does not exist
   4    conflict: the name (or content) exists already; see --overwrite
   5    login needed: not logged in, or the token was rejected or expired
@@ -184,6 +185,10 @@ func hint(err error) string {
 		return "the name is taken: choose another name, move the other node away, or pass --overwrite where supported"
 	case errors.Is(err, client.ErrChecksum):
 		return "the bytes received differ from the server's MD5: run the command again"
+	case errors.Is(err, client.ErrForbidden):
+		return "the token may only read (log in again with --browser or --device for write access), or the node cannot be changed (the root folder, another app's properties)"
+	case errors.Is(err, client.ErrInvalid):
+		return "the server's message above says which name or value it refused: correct it and run the command again"
 	}
 	return ""
 }
@@ -199,7 +204,7 @@ func PrintError(w io.Writer, err error) {
 	}
 	hints := map[string]bool{}
 	for _, e := range msgs {
-		fmt.Fprintln(w, "clouddrive:", e)
+		fmt.Fprintln(w, "clouddrive:", message(e))
 	}
 	for _, e := range msgs {
 		if h := hint(e); h != "" && !hints[h] {
@@ -221,13 +226,36 @@ func Main(ctx context.Context, env *Env, args []string) int {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.AddCommand(Commands(env)...)
+	RootFlags(root)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
-		err = usageError{err}
-	}
+	err := CommandLineError(root.ExecuteContext(ctx))
 	PrintError(env.Stderr, err)
 	return ExitCode(err)
+}
+
+// RootFlags prepares the root command of the binary: the client
+// commands' -q and -v are accepted before the command name too
+// (clouddrive -v ls /), and a bad flag of the root, or of a command that
+// does not handle its own, is a usage error (exit code 2), as are
+// argument errors of every command below it.
+func RootFlags(root *cobra.Command) {
+	var quiet, verbose bool
+	root.Flags().BoolVarP(&quiet, "quiet", "q", false, "client commands: print nothing but results and errors (may come before the command name)")
+	root.Flags().BoolVarP(&verbose, "verbose", "v", false, "client commands: log retries and each file transferred (may come before the command name)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	for _, c := range root.Commands() {
+		markUsageErrors(c)
+	}
+}
+
+// CommandLineError returns err, made a usage error (exit code 2) when
+// cobra reports an unknown command.
+func CommandLineError(err error) error {
+	var ue usageError
+	if err != nil && !errors.As(err, &ue) && strings.HasPrefix(err.Error(), "unknown command") {
+		return usageError{err}
+	}
+	return err
 }
 
 // Commands returns the client commands, to be added to the root command.
@@ -249,9 +277,19 @@ func Commands(env *Env) []*cobra.Command {
 }
 
 // markUsageErrors makes argument and flag errors of c and its
-// subcommands usage errors (exit code 2).
+// subcommands usage errors (exit code 2), and an unknown subcommand of a
+// group (clouddrive props nosuch) too, which cobra would answer with the
+// group's help and exit code 0.
 func markUsageErrors(c *cobra.Command) {
 	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	if c.Run == nil && c.RunE == nil && c.HasSubCommands() {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		}
+	}
 	if args := c.Args; args != nil {
 		c.Args = func(cmd *cobra.Command, a []string) error {
 			if err := args(cmd, a); err != nil {

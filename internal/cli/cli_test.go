@@ -178,3 +178,40 @@ func TestExcluded(t *testing.T) {
 		}
 	}
 }
+
+// TestMessage: errors of the SDK are printed in words, without the SDK
+// method (client.CreateFolder) or the HTTP status line.
+func TestMessage(t *testing.T) {
+	bad := &client.Error{Op: "client.CreateFolder", Method: "POST", StatusCode: 400, Message: "name: must not be empty", Logref: "L1"}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("/x: %w", bad), "/x: the server refused the request: name: must not be empty (logref L1)"},
+		{&client.ConflictError{Err: &client.Error{Op: "client.Move", StatusCode: 409, Code: "NAME_ALREADY_EXISTS", Message: "a node named a exists"}},
+			"the name or content exists already: a node named a exists"},
+		{fmt.Errorf("checking the token: %w", &client.Error{Op: "client.Node", StatusCode: 401, Message: "Unauthorized"}), "checking the token: the server rejected the token"},
+		{&client.Error{Op: "client.Upload", StatusCode: 503, Message: "Service Unavailable"}, "the server failed (service unavailable)"},
+		{fmt.Errorf("/a: %w", fmt.Errorf("client.Node: %w", errors.New("dial tcp 127.0.0.1:1: connect: connection refused"))),
+			"/a: dial tcp 127.0.0.1:1: connect: connection refused"},
+	} {
+		if got := message(tc.err); got != tc.want {
+			t.Errorf("message(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestFileLike: which new names a single uploaded file is stored as.
+func TestFileLike(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      bool
+	}{
+		{"b.txt", "a.txt", true}, {"archive.tar.gz", "x", true}, {"Makefile", "makefile", true},
+		{"Backup", "a.txt", false}, {".hidden", "a.txt", false}, {"trailing.", "a.txt", false},
+	} {
+		if got := fileLike(tc.name, tc.src); got != tc.want {
+			t.Errorf("fileLike(%q, %q) = %v, want %v", tc.name, tc.src, got, tc.want)
+		}
+	}
+}

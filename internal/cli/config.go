@@ -49,6 +49,11 @@ type Credentials struct {
 	// Owner is the app id that owns this token's node properties (the
 	// createdBy of nodes it creates), learned on first use.
 	Owner string `json:"owner,omitempty"`
+	// Account identifies the account the token belongs to: the id of its
+	// root folder, which is the account's own on the server (account/info
+	// names no user). Learned at login, or on first use for credentials
+	// stored before it was kept; the node cache is keyed by it.
+	Account string `json:"account,omitempty"`
 }
 
 // dirs are the CLI's config and cache directories.
@@ -82,8 +87,19 @@ func (d dirs) credentials() string { return filepath.Join(d.config, credentialsF
 
 func (d dirs) endpoints() string { return filepath.Join(d.cache, "endpoints.json") }
 
-// nodeCache is the node cache database of one server.
-func (d dirs) nodeCache(server string) string {
+// nodeCache is the node cache database of one account on one server, so
+// logins of several users sharing a cache directory never see each
+// other's nodes (the database also records its account; see
+// session.nodes).
+func (d dirs) nodeCache(server, account string) string {
+	sum := sha256.Sum256([]byte(server + "\n" + account))
+	return filepath.Join(d.cache, "nodes-"+hex.EncodeToString(sum[:8])+".db")
+}
+
+// legacyNodeCache is where versions that keyed the cache by server only
+// kept it; login and logout remove it, as it may hold another user's
+// nodes.
+func (d dirs) legacyNodeCache(server string) string {
 	sum := sha256.Sum256([]byte(server))
 	return filepath.Join(d.cache, "nodes-"+hex.EncodeToString(sum[:6])+".db")
 }
@@ -115,6 +131,29 @@ func saveCredentials(path string, c *Credentials) error {
 		return err
 	}
 	return client.WriteFileAtomic(path, append(raw, '\n'), 0o600)
+}
+
+// credsMu serialises the read-modify-write of the credentials file within
+// the process (a refreshed token, a learned owner or account).
+var credsMu sync.Mutex
+
+// updateCredentials applies change to the stored credentials of server
+// and saves them; it does nothing if another login replaced them.
+func updateCredentials(path, server string, change func(*Credentials)) error {
+	credsMu.Lock()
+	defer credsMu.Unlock()
+	c, err := loadCredentials(path)
+	if errors.Is(err, errNotLoggedIn) {
+		return nil // logged out meanwhile: not brought back
+	}
+	if err != nil {
+		return err
+	}
+	if c.Server != server {
+		return nil
+	}
+	change(c)
+	return saveCredentials(path, c)
 }
 
 // tokenSource returns the token source for c: a refreshing one when the
@@ -152,9 +191,7 @@ func (s *savingSource) Token() (*oauth2.Token, error) {
 	defer s.mu.Unlock()
 	if tok.AccessToken != s.last {
 		s.last = tok.AccessToken
-		c := *s.creds
-		c.Token = tok
-		if err := saveCredentials(s.path, &c); err != nil {
+		if err := updateCredentials(s.path, s.creds.Server, func(c *Credentials) { c.Token = tok }); err != nil {
 			return nil, fmt.Errorf("save refreshed token: %w", err)
 		}
 	}

@@ -17,7 +17,10 @@
 // Credentials (server URL and token) live in
 // os.UserConfigDir()/clouddrive/credentials.json with mode 0600, or under
 // $CLOUDDRIVE_CONFIG_DIR. The node cache (package cache, one SQLite
-// database per server) and the endpoint cache live in
+// database per server and account: the account is the id of its root
+// folder, kept in the credentials, and a database records whose it is, so
+// logins sharing a cache directory never see each other's nodes) and the
+// endpoint cache live in
 // os.UserCacheDir()/clouddrive/, or $CLOUDDRIVE_CACHE_DIR. Tokens from
 // OAuth flows (login --browser with PKCE on a loopback redirect, login
 // --device with the device grant; the CLI is the server's public client
@@ -50,13 +53,17 @@
 // plus a total bar with bytes, rate and ETA) from concurrent goroutines,
 // which progressbar, a single-bar library, cannot do without interleaved
 // output. Bars are drawn on stderr only when -P is given and stderr is a
-// terminal; with -P and no terminal a line per finished file is printed
-// instead, and -q silences both.
+// terminal (at 100 columns when the terminal reports a width of 0); with
+// -P and no terminal a line per transferred file is printed instead (files
+// skipped as unchanged are only counted), and -q silences both.
 //
 // # Exit codes
 //
 // 0 success, 1 failure, 2 usage, 3 not found, 4 conflict, 5 login
 // needed, 130 interrupted (see ExitCode and `clouddrive help
-// exit-codes`). Every error is printed with a hint saying what to do
+// exit-codes`). RootFlags makes the binary's unknown commands and bad
+// flags usage errors too, and accepts -q and -v before the command name.
+// Every error is printed in words (message: the server's message and
+// logref, never the SDK's method names) with a hint saying what to do
 // next.
 package cli

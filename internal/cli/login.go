@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
+
+	"github.com/clouddrive/clouddrive/client"
 )
 
 // loginFlow obtains credentials for a server. Exactly one flow runs per
@@ -64,7 +66,8 @@ func newLogin(env *Env) *cobra.Command {
 it, with the server URL, in <config dir>/clouddrive/credentials.json (mode
 0600; the directory is os.UserConfigDir(), or $CLOUDDRIVE_CONFIG_DIR).
 Every other client command uses it. Logging in again replaces it and
-clears the node cache.
+clears the account's node cache (each account on each server has its own,
+so several users may share a cache directory).
 
 Three ways to log in:
 
@@ -126,17 +129,21 @@ expire; logout revokes them.`,
 				return usageError{err}
 			}
 			if _, err := c.RefreshEndpoint(ctx); err != nil {
-				return fmt.Errorf("checking the server at %s: %w", srv, err)
+				return rejectedToken(flow, fmt.Errorf("checking the server at %s: %w", srv, err))
 			}
 			root, err := c.Root(ctx)
 			if err != nil {
-				return fmt.Errorf("checking the token: %w", err)
+				return rejectedToken(flow, fmt.Errorf("checking the token: %w", err))
 			}
+			creds.Account = root.ID
 			if err := saveCredentials(d.credentials(), creds); err != nil {
 				return fmt.Errorf("storing the credentials: %w", err)
 			}
-			// A new login may be another user: drop the old node cache.
-			removeCache(d.nodeCache(srv))
+			// Start this account's node cache afresh; other accounts'
+			// caches are theirs. The cache of older versions, keyed by
+			// server only, may hold another user's nodes: drop it.
+			removeCache(d.nodeCache(srv, root.ID))
+			removeCache(d.legacyNodeCache(srv))
 			o.infof(env, "logged in to %s (root folder %s); credentials in %s", srv, root.ID, d.credentials())
 			o.infof(env, "next: clouddrive sync, then clouddrive ls /")
 			return nil
@@ -148,6 +155,17 @@ expire; logout revokes them.`,
 	cmd.Flags().BoolVar(&browser, "browser", false, "log in through the server's login page in a browser (OAuth with PKCE)")
 	cmd.Flags().BoolVar(&device, "device", false, "log in with a code entered at <server>/device on another device")
 	return cmd
+}
+
+// rejectedToken explains a pasted token the server refused at once: it
+// is most often made on another data directory than the server's.
+func rejectedToken(flow loginFlow, err error) error {
+	if _, pasted := flow.(tokenFlow); !pasted || !errors.Is(err, client.ErrUnauthorized) {
+		return err
+	}
+	return withHint(err, "the server does not know this token. `clouddrive admin token USER` makes tokens for the "+
+		"server whose data directory it opens: run it on the server's machine with the same --data (or --config, "+
+		"--db) as `clouddrive serve`, then log in with the new token; a token also stops working when it expires or is revoked")
 }
 
 func removeCache(path string) {
@@ -184,7 +202,10 @@ token stays valid until it expires or the administrator revokes it.`,
 			if err := os.Remove(d.credentials()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
-			removeCache(d.nodeCache(creds.Server))
+			if creds.Account != "" {
+				removeCache(d.nodeCache(creds.Server, creds.Account))
+			}
+			removeCache(d.legacyNodeCache(creds.Server))
 			o.infof(env, "logged out of %s", creds.Server)
 			return nil
 		},

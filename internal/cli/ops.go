@@ -14,8 +14,9 @@ import (
 	"github.com/clouddrive/clouddrive/client"
 )
 
-// mkdirAll returns the folder at p, creating it and any missing parents.
-func (s *session) mkdirAll(ctx context.Context, p string) (*acd.Node, error) {
+// mkdirAll returns the folder at p, creating it and any missing parents;
+// made, if not nil, is told the path of each folder created.
+func (s *session) mkdirAll(ctx context.Context, p string, made func(path string)) (*acd.Node, error) {
 	cur, err := s.rootNode(ctx)
 	if err != nil {
 		return nil, err
@@ -27,6 +28,9 @@ func (s *session) mkdirAll(ctx context.Context, p string) (*acd.Node, error) {
 			next, err = s.c.CreateFolder(ctx, cur.ID, name, &client.FolderOptions{OnConflict: client.ConflictReturnExisting})
 			if err == nil {
 				s.created(ctx, next)
+				if made != nil {
+					made("/" + strings.Join(names[:i+1], "/"))
+				}
 			}
 		}
 		if err != nil {
@@ -64,7 +68,9 @@ func newMkdir(env *Env) *cobra.Command {
 		Short: "Create folders",
 		Long: `Create a folder at each PATH. Without -p the parent must exist and the name
 must be free (else exit code 4); with -p missing parents are created and an
-existing folder is fine.
+existing folder is fine. Each folder created is printed to stderr
+("created /a/b/"; with -p, parents included, and nothing for folders that
+existed); -q prints nothing.
 
 ` + pathHelp,
 		Example: `  clouddrive mkdir /Projects
@@ -79,7 +85,7 @@ existing folder is fine.
 					return fmt.Errorf("/: %w (the root folder)", errExists)
 				}
 				if parents {
-					if _, err := s.mkdirAll(ctx, p); err != nil {
+					if _, err := s.mkdirAll(ctx, p, func(p string) { o.infof(env, "created %s/", p) }); err != nil {
 						return err
 					}
 					continue
@@ -272,15 +278,15 @@ func newRestore(env *Env) *cobra.Command {
 		Long: `Restore each trashed node, named by the path it had (as ls --trash shows it)
 or as id:NODEID, into its folder(s), with the contents trashed along with
 it. A name taken meanwhile is a conflict (exit code 4): rename or move the
-other node first.
+other node first. A node that is not in the trash is a failure (exit code
+1), as for purge; the other paths are still restored.
 
 ` + pathHelp,
 		Args: cobra.MinimumNArgs(1),
 		RunE: env.withSession(&o, func(ctx context.Context, s *session, args []string) error {
 			return eachPath(ctx, args, s.resolveTrashed, func(r *resolved) error {
 				if r.node.Status != client.StatusTrash {
-					o.infof(env, "%s is not in the trash", r.path)
-					return nil
+					return withHint(fmt.Errorf("%s: %w", r.path, errNotTrashed), "nothing to restore: `clouddrive ls --trash` lists what is in the trash")
 				}
 				n, err := s.c.Restore(ctx, r.node.ID)
 				if err != nil {
@@ -307,7 +313,8 @@ func newPurge(env *Env) *cobra.Command {
 		Short: "Delete trashed files and folders for good",
 		Long: `Delete each node for good, with the contents only reachable through it. This
 cannot be undone. Nodes are named by the path they had (as ls --trash shows
-it) or as id:NODEID, and must be in the trash unless --force is given.
+it) or as id:NODEID, and must be in the trash unless --force is given (a
+node that is not is a failure, exit code 1, as for restore).
 
 ` + pathHelp,
 		Args: cobra.MinimumNArgs(1),

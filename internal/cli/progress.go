@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
 )
 
 // meter shows the progress of a batch of transfers. Its methods are safe
@@ -15,18 +18,20 @@ import (
 type meter interface {
 	// start begins showing one transfer of size bytes.
 	start(name string, size int64) tracker
-	// skip accounts for a transfer that turned out unnecessary.
-	skip(size int64)
 	// close stops rendering; every tracker must be finished first.
 	close()
 }
 
-// tracker is one transfer's progress.
+// tracker is one transfer's progress. Exactly one of finish and skip
+// ends it.
 type tracker interface {
 	// set reports the bytes done so far (it may go back on a retry).
 	set(done int64)
 	// finish ends the transfer.
 	finish(err error)
+	// skip ends a transfer that turned out unnecessary (the file was
+	// there already): it is not shown or counted as transferred.
+	skip()
 }
 
 // newMeter picks the progress display: bars (mpb) when asked with -P and
@@ -45,13 +50,53 @@ func newMeter(env *Env, show, quiet bool, total int64) meter {
 type nopMeter struct{}
 
 func (nopMeter) start(string, int64) tracker { return nopTracker{} }
-func (nopMeter) skip(int64)                  {}
 func (nopMeter) close()                      {}
 
 type nopTracker struct{}
 
 func (nopTracker) set(int64)    {}
 func (nopTracker) finish(error) {}
+func (nopTracker) skip()        {}
+
+// fallbackColumns is the width bars are drawn for when the terminal
+// reports none: a pty whose size was never set (some CI runners, script,
+// docker exec without a size) says 0 columns, and mpb would draw nothing.
+const fallbackColumns = 100
+
+// ttyWriter is mpb's console writer for a terminal: frames are buffered,
+// written at each flush, and the next frame first moves the cursor back
+// up over the last one (ANSI CUU and ED), as mpb's own writer does. It
+// asks the terminal for its size, and falls back to fallbackColumns when
+// the terminal reports 0 columns (or stderr is not a file, in tests).
+type ttyWriter struct {
+	bytes.Buffer
+	out io.Writer
+}
+
+func (w *ttyWriter) IsTerminal() bool { return true }
+
+func (w *ttyWriter) GetTermSize() (width, height int, err error) {
+	if f, ok := w.out.(*os.File); ok {
+		width, height, _ = term.GetSize(int(f.Fd()))
+	}
+	if width <= 0 {
+		width = fallbackColumns
+	}
+	if height <= 0 {
+		height = 64 // enough for every bar -j allows on screen at once
+	}
+	return width, height, nil
+}
+
+func (w *ttyWriter) Flush(lines int) error {
+	if _, err := w.WriteTo(w.out); err != nil {
+		return err
+	}
+	if lines > 0 {
+		fmt.Fprintf(&w.Buffer, "\x1b[%dA\x1b[J", lines)
+	}
+	return nil
+}
 
 // barMeter draws one bar per running transfer, each with bytes, rate and
 // ETA, under a total bar for the whole batch.
@@ -65,7 +110,7 @@ type barMeter struct {
 }
 
 func newBarMeter(w io.Writer, total int64) *barMeter {
-	p := mpb.New(mpb.WithOutput(w), mpb.ForceTTY(), mpb.WithAutoRefresh(), mpb.WithRefreshRate(150*time.Millisecond), mpb.WithWidth(32))
+	p := mpb.New(mpb.WithConsoleWriter(&ttyWriter{out: w}), mpb.WithAutoRefresh(), mpb.WithRefreshRate(150*time.Millisecond), mpb.WithWidth(32))
 	m := &barMeter{p: p, size: total}
 	m.total = p.AddBar(max(total, 1),
 		mpb.BarPriority(1<<30), // last line
@@ -101,13 +146,6 @@ func (m *barMeter) add(delta int64) {
 	m.mu.Unlock()
 }
 
-func (m *barMeter) skip(size int64) {
-	m.mu.Lock()
-	m.size -= size
-	m.total.SetTotal(max(m.size, 1), false)
-	m.mu.Unlock()
-}
-
 func (m *barMeter) close() {
 	m.mu.Lock()
 	if m.fail {
@@ -136,6 +174,21 @@ func (t *barTracker) set(done int64) {
 	t.b.SetCurrent(done)
 }
 
+// skip drops the bar and takes the file out of the total.
+func (t *barTracker) skip() {
+	t.mu.Lock()
+	done := t.done
+	t.done = 0
+	t.mu.Unlock()
+	t.m.mu.Lock()
+	t.m.sum -= done
+	t.m.size -= t.size
+	t.m.total.SetTotal(max(t.m.size, 1), false)
+	t.m.total.SetCurrent(min(t.m.sum, max(t.m.size, 1)))
+	t.m.mu.Unlock()
+	t.b.Abort(true)
+}
+
 func (t *barTracker) finish(err error) {
 	if err != nil {
 		t.m.mu.Lock()
@@ -154,12 +207,13 @@ func (t *barTracker) finish(err error) {
 
 // lineMeter prints one line per finished transfer, and a total.
 type lineMeter struct {
-	w     io.Writer
-	now   func() time.Time
-	begin time.Time
-	mu    sync.Mutex
-	bytes int64
-	files int
+	w       io.Writer
+	now     func() time.Time
+	begin   time.Time
+	mu      sync.Mutex
+	bytes   int64
+	files   int
+	skipped int
 }
 
 type lineTracker struct {
@@ -173,15 +227,25 @@ func (m *lineMeter) start(name string, size int64) tracker {
 	return &lineTracker{m: m, name: name, size: size, start: m.now()}
 }
 
-func (m *lineMeter) skip(int64) {}
-
 func (m *lineMeter) close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	fmt.Fprintf(m.w, "total: %d files, %s in %s (%s)\n", m.files, humanBytes(m.bytes), m.now().Sub(m.begin).Round(time.Millisecond), rate(m.bytes, m.now().Sub(m.begin)))
+	skipped := ""
+	if m.skipped > 0 {
+		skipped = fmt.Sprintf("; %d unchanged, skipped", m.skipped)
+	}
+	fmt.Fprintf(m.w, "total: %s, %s in %s (%s)%s\n", plural(m.files, "file"), humanBytes(m.bytes),
+		m.now().Sub(m.begin).Round(time.Millisecond), rate(m.bytes, m.now().Sub(m.begin)), skipped)
 }
 
 func (t *lineTracker) set(int64) {}
+
+// skip prints nothing: the file was not transferred (-v logs it).
+func (t *lineTracker) skip() {
+	t.m.mu.Lock()
+	t.m.skipped++
+	t.m.mu.Unlock()
+}
 
 func (t *lineTracker) finish(err error) {
 	if err != nil {

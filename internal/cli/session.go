@@ -52,7 +52,29 @@ func (e *Env) open(ctx context.Context, o *common) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if creds.Account == "" {
+		// Stored before the account was kept: learn it once.
+		root, err := s.c.Root(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.setCreds(ctx, func(c *Credentials) { c.Account = root.ID })
+		s.remember(ctx, root)
+	}
 	return s, nil
+}
+
+// setCreds changes the credentials and saves them; a failure to save only
+// costs a lookup next time. Copy on write: a refreshing token source may
+// read the old value. The file is read again first, so a token refreshed
+// meanwhile is kept.
+func (s *session) setCreds(ctx context.Context, change func(*Credentials)) {
+	c := *s.creds
+	change(&c)
+	s.creds = &c
+	if err := updateCredentials(s.dirs.credentials(), c.Server, change); err != nil {
+		s.log.WarnContext(ctx, "credentials not updated", "err", err)
+	}
 }
 
 // withSession returns the RunE of a command that works on the drive: it
@@ -92,10 +114,30 @@ func (s *session) close() {
 	}
 }
 
-// nodes returns the node cache, opening it on first use.
+// nodes returns the node cache of the logged-in account, opening it on
+// first use. The file is the account's own (named by server and account),
+// and a file that records another account is emptied before use, so a
+// listing never shows another user's nodes.
 func (s *session) nodes() (*cache.Cache, error) {
 	s.cacheOnce.Do(func() {
-		s.cache, s.cacheErr = cache.Open(context.Background(), s.dirs.nodeCache(s.creds.Server), s.env.Now)
+		ctx := context.Background()
+		if s.creds.Account == "" {
+			s.cacheErr = errors.New("the account of the token is not known")
+			return
+		}
+		db, err := cache.Open(ctx, s.dirs.nodeCache(s.creds.Server, s.creds.Account), s.env.Now)
+		if err != nil {
+			s.cacheErr = err
+			return
+		}
+		if dropped, err := db.Claim(ctx, s.creds.Account); err != nil {
+			db.Close()
+			s.cacheErr = err
+			return
+		} else if dropped {
+			s.log.WarnContext(ctx, "the node cache held another account's nodes: emptied it")
+		}
+		s.cache = db
 	})
 	return s.cache, s.cacheErr
 }
@@ -121,13 +163,7 @@ func (s *session) created(ctx context.Context, n *acd.Node) {
 	if s.creds.Owner != "" || n.CreatedBy == "" {
 		return
 	}
-	// Copy on write: a refreshing token source may read the old value.
-	c := *s.creds
-	c.Owner = n.CreatedBy
-	s.creds = &c
-	if err := saveCredentials(s.dirs.credentials(), &c); err != nil {
-		s.log.WarnContext(ctx, "credentials not updated", "err", err)
-	}
+	s.setCreds(ctx, func(c *Credentials) { c.Owner = n.CreatedBy })
 }
 
 // forget drops nodes from the cache.

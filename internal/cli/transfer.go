@@ -115,8 +115,7 @@ func runJobs(ctx context.Context, jobs []job, n int, m meter, log func(string, .
 				t := m.start(j.name, j.size)
 				skipped, err := j.run(ctx, t)
 				if skipped {
-					t.finish(nil)
-					m.skip(j.size)
+					t.skip()
 				} else {
 					t.finish(err)
 				}
@@ -219,6 +218,14 @@ func newUpload(env *Env) *cobra.Command {
 		Long: `Upload each local SRC into the remote folder DEST (created with its parents
 if missing). A folder SRC is uploaded recursively as DEST/<its name>.
 
+A single file may also be uploaded under another name, as cp does: when
+DEST is an existing file, or does not exist and its last name looks like a
+file's (it has an extension, as in /x/b.txt, or is SRC's own name), the
+file is uploaded as that name into DEST's folder (created if missing).
+DEST ending in "/", or an existing folder, is always a folder. A single
+file to a new DEST without an extension (/Backup) could mean either: it is
+refused (exit code 2) with the two ways to say which.
+
 A file whose remote copy has the same size and MD5 is skipped, so running
 the same upload again after an interruption or a failure carries on where
 it stopped. A remote file with other content is a conflict (exit code 4)
@@ -235,7 +242,9 @@ duplicates a file.
 
 ` + pathHelp,
 		Example: `  clouddrive upload ~/Pictures/2024 /Photos
-  clouddrive upload -P -j 8 --exclude '*.tmp' report.pdf data/ /Work`,
+  clouddrive upload -P -j 8 --exclude '*.tmp' report.pdf data/ /Work
+  clouddrive upload report.pdf /Work/2024-report.pdf   # renamed on the way
+  clouddrive upload notes /Backup/                     # into a new folder /Backup`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -249,11 +258,11 @@ duplicates a file.
 			defer s.close()
 			start := env.now()
 			srcs, dst := args[:len(args)-1], args[len(args)-1]
-			dest, err := s.mkdirAll(ctx, dst)
+			dest, destPath, asName, err := s.uploadDest(ctx, srcs, dst)
 			if err != nil {
 				return err
 			}
-			jobs, planErrs := planUpload(ctx, s, &o, srcs, &remoteDir{node: dest}, cleanPath(dst))
+			jobs, planErrs := planUpload(ctx, s, &o, srcs, &remoteDir{node: dest}, destPath, asName)
 			return transfer(ctx, env, s, &o, "uploaded", start, jobs, planErrs)
 		},
 	}
@@ -261,8 +270,69 @@ duplicates a file.
 	return cmd
 }
 
-// planUpload creates the remote folders and lists the files to upload.
-func planUpload(ctx context.Context, s *session, o *transferOpts, srcs []string, dest *remoteDir, destPath string) ([]job, []error) {
+// uploadDest decides what the DEST of an upload names: the folder the
+// sources go into, created if missing, and for a single file the name it
+// gets there ("" keeps each source's own name).
+func (s *session) uploadDest(ctx context.Context, srcs []string, dst string) (dir *acd.Node, dirPath, asName string, err error) {
+	single := false
+	if len(srcs) == 1 {
+		st, err := os.Stat(srcs[0])
+		single = err == nil && st.Mode().IsRegular()
+	}
+	asFolder := strings.HasSuffix(strings.TrimSpace(dst), "/")
+	r, err := s.resolve(ctx, dst)
+	switch {
+	case err == nil && r.node.Kind == client.KindFolder:
+		return r.node, r.path, "", nil
+	case err == nil && (!single || asFolder):
+		return nil, "", "", withHint(fmt.Errorf("%s: %w (a file, not a folder)", r.path, errExists),
+			"several files or a folder go into a folder: give a folder as DEST")
+	case err == nil:
+		// One file onto an existing file: that file is the target
+		// (skipped if equal, else replaced with --overwrite).
+		from, err := fromParent(r)
+		if err != nil {
+			return nil, "", "", err
+		}
+		parent, err := s.c.Node(ctx, from, nil)
+		if err != nil {
+			return nil, "", "", err
+		}
+		return parent, path.Dir(r.path), r.node.Name, nil
+	case !errors.Is(err, errNoSuchPath):
+		return nil, "", "", err
+	}
+	// DEST does not exist.
+	p := cleanPath(dst)
+	if !single || asFolder || p == "/" {
+		n, err := s.mkdirAll(ctx, p, nil)
+		return n, p, "", err
+	}
+	parentPath, name := path.Split(p)
+	if !fileLike(name, filepath.Base(srcs[0])) {
+		base := filepath.Base(srcs[0])
+		return nil, "", "", withHint(usageErrorf("%s does not exist: upload %s as the file %s, or into a new folder %s/?", p, base, p, p),
+			fmt.Sprintf("end DEST with / for a folder (clouddrive upload %s %s/), or give the file's name (clouddrive upload %s %s)",
+				base, p, base, path.Join(p, base)))
+	}
+	parentPath = cleanPath(parentPath)
+	n, err := s.mkdirAll(ctx, parentPath, nil)
+	return n, parentPath, name, err
+}
+
+// fileLike reports whether a new remote name for the local file src looks
+// like a file's name rather than a folder's: it has an extension (b.txt,
+// not .hidden or Backup), or it is src's own name.
+func fileLike(name, src string) bool {
+	if ext := path.Ext(name); ext != "" && ext != name && len(ext) > 1 {
+		return true
+	}
+	return cases.Fold().String(name) == cases.Fold().String(src)
+}
+
+// planUpload creates the remote folders and lists the files to upload;
+// asName, if set, is the remote name of the (single, file) source.
+func planUpload(ctx context.Context, s *session, o *transferOpts, srcs []string, dest *remoteDir, destPath, asName string) ([]job, []error) {
 	var jobs []job
 	var errs []error
 	for _, src := range srcs {
@@ -283,7 +353,11 @@ func planUpload(ctx context.Context, s *session, o *transferOpts, srcs []string,
 				errs = append(errs, fmt.Errorf("%s: not a regular file", src))
 				continue
 			}
-			jobs = append(jobs, uploadJob(s, o, src, st.Size(), dest, path.Join(destPath, base)))
+			name := base
+			if asName != "" {
+				name = asName
+			}
+			jobs = append(jobs, uploadJob(s, o, src, name, st.Size(), dest, path.Join(destPath, name)))
 			continue
 		}
 		dirs := map[string]*remoteDir{}
@@ -331,7 +405,7 @@ func planUpload(ctx context.Context, s *session, o *transferOpts, srcs []string,
 				}
 				dirs[p] = rd
 			case info.Mode().IsRegular():
-				jobs = append(jobs, uploadJob(s, o, p, info.Size(), parent, path.Join(destPath, relSlash)))
+				jobs = append(jobs, uploadJob(s, o, p, filepath.Base(p), info.Size(), parent, path.Join(destPath, relSlash)))
 			default:
 				s.log.Warn("skipping special file", "path", p)
 			}
@@ -364,8 +438,9 @@ func ensureFolder(ctx context.Context, s *session, parent *remoteDir, name strin
 	return &remoteDir{node: n, fresh: true}, nil
 }
 
-func uploadJob(s *session, o *transferOpts, local string, localSize int64, dir *remoteDir, remote string) job {
-	name := filepath.Base(local)
+// uploadJob uploads the file local as name into dir (remote is its path,
+// for messages).
+func uploadJob(s *session, o *transferOpts, local, name string, localSize int64, dir *remoteDir, remote string) job {
 	return job{name: remote, size: localSize, run: func(ctx context.Context, t tracker) (bool, error) {
 		fail := func(err error) (bool, error) { return false, fmt.Errorf("%s: %w", remote, err) }
 		existing, err := dir.child(ctx, s, name)

@@ -3,12 +3,16 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -684,5 +688,289 @@ func TestCLIMisc(t *testing.T) {
 	id := sn[0].ID
 	if got := u.mustRun("cat", "id:"+id); got != string(data) {
 		t.Errorf("cat id: returned %d bytes", len(got))
+	}
+}
+
+// TestCLICachePerAccount: two users whose logins share one cache
+// directory each list and find only their own nodes after sync, whether
+// they have config directories of their own or take turns in one; a
+// cache file left from the server-only key of older versions is dropped
+// at login.
+func TestCLICachePerAccount(t *testing.T) {
+	srv := drivetest.New(t, drivetest.Options{})
+	dir := t.TempDir()
+	cacheDir := filepath.Join(dir, "shared-cache")
+	user := func(name, config string) *cliUser {
+		u := &cliUser{t: t, srv: srv, token: srv.Token(name), vars: map[string]string{
+			cli.EnvConfigDir: filepath.Join(dir, config), cli.EnvCacheDir: cacheDir}}
+		u.mustRun("login", "--server", srv.URL, "--token", u.token)
+		return u
+	}
+	src := t.TempDir()
+	file := func(name string) string {
+		p := filepath.Join(src, name)
+		if err := os.WriteFile(p, []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	alice, bob := user("cache-alice", "alice"), user("cache-bob", "bob")
+	alice.mustRun("upload", file("alice-secret.txt"), "/private/")
+	bob.mustRun("upload", file("bob-notes.txt"), "/private/")
+	// The other user's client changed things too: both sync.
+	alice.mustRun("sync")
+	bob.mustRun("sync")
+	for _, tc := range []struct {
+		u          *cliUser
+		mine, not  string
+		whose      string
+		mineInList []string
+	}{
+		{alice, "alice-secret.txt", "bob-notes.txt", "alice", []string{"alice-secret.txt"}},
+		{bob, "bob-notes.txt", "alice-secret.txt", "bob", []string{"bob-notes.txt"}},
+	} {
+		if got := lines(tc.u.mustRun("ls", "/private")); !slices.Equal(got, tc.mineInList) {
+			t.Errorf("%s: ls /private = %q, want %q", tc.whose, got, tc.mineInList)
+		}
+		if got := lines(tc.u.mustRun("find", "--name", "*.txt")); !slices.Equal(got, []string{"/private/" + tc.mine}) {
+			t.Errorf("%s: find = %q, want only /private/%s", tc.whose, got, tc.mine)
+		}
+		if out := tc.u.mustRun("tree", "/"); strings.Contains(out, tc.not) {
+			t.Errorf("%s sees the other user's file: %s", tc.whose, out)
+		}
+	}
+
+	// One config directory, logins taking turns: each sees their own.
+	shared := user("cache-alice", "turns")
+	shared.mustRun("sync")
+	if got := lines(shared.mustRun("find", "--name", "*.txt")); !slices.Equal(got, []string{"/private/alice-secret.txt"}) {
+		t.Errorf("alice in turns: find = %q", got)
+	}
+	shared.token = srv.Token("cache-bob")
+	shared.mustRun("login", "--server", srv.URL, "--token", shared.token)
+	if got := lines(shared.mustRun("find", "--name", "*.txt")); !slices.Equal(got, []string{"/private/bob-notes.txt"}) {
+		t.Errorf("bob after alice in one config dir: find = %q", got)
+	}
+
+	// Credentials stored before the account was kept (no "account") learn
+	// it on first use and still get a cache of their own.
+	creds := filepath.Join(dir, "bob", "credentials.json")
+	raw, err := os.ReadFile(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil || m["account"] == "" || m["account"] == nil {
+		t.Fatalf("credentials hold no account: %s", raw)
+	}
+	delete(m, "account")
+	raw, _ = json.Marshal(m)
+	os.WriteFile(creds, raw, 0o600)
+	if got := lines(bob.mustRun("ls", "/private")); !slices.Equal(got, []string{"bob-notes.txt"}) {
+		t.Errorf("bob with old credentials: ls /private = %q", got)
+	}
+	raw, _ = os.ReadFile(creds)
+	if !strings.Contains(string(raw), `"account"`) {
+		t.Errorf("the account was not learned: %s", raw)
+	}
+
+	// The cache of older versions (nodes-<12 hex of sha256(server)>.db),
+	// which any user of the server may have filled, is removed at login.
+	sum := sha256.Sum256([]byte(srv.URL))
+	legacy := filepath.Join(cacheDir, "nodes-"+hex.EncodeToString(sum[:6])+".db")
+	if err := os.WriteFile(legacy, []byte("not a cache of this account"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alice.mustRun("login", "--server", srv.URL, "--token", alice.token)
+	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+		t.Errorf("legacy server-wide cache kept: %v", err)
+	}
+}
+
+// TestCLIUploadAsName: a single file uploaded to a new file-like name is
+// stored under that name in the folder above, as cp does; folders stay
+// folders, and a name that could be either is refused with the two ways
+// to say which.
+func TestCLIUploadAsName(t *testing.T) {
+	srv := drivetest.New(t, drivetest.Options{})
+	u := newCLIUser(t, srv, "cli-upload-as")
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.txt")
+	os.WriteFile(a, []byte("alpha"), 0o644)
+	other := filepath.Join(dir, "other.txt")
+	os.WriteFile(other, []byte("other content"), 0o644)
+	ctx := context.Background()
+	c := u.sdk()
+	kindOf := func(p string) string {
+		t.Helper()
+		n, err := c.Lookup(ctx, p)
+		if err != nil {
+			return "missing"
+		}
+		return n.Kind
+	}
+
+	// A new file-like name, in a folder that does not exist yet either.
+	u.mustRun("upload", a, "/x/b.txt")
+	if got := u.mustRun("cat", "/x/b.txt"); got != "alpha" {
+		t.Errorf("/x/b.txt = %q", got)
+	}
+	if k := kindOf("/x/b.txt/a.txt"); k != "missing" {
+		t.Errorf("a folder b.txt was made (%s)", k)
+	}
+	// Its own name without an extension is a file too.
+	mk := filepath.Join(dir, "Makefile")
+	os.WriteFile(mk, []byte("all:"), 0o644)
+	u.mustRun("upload", mk, "/x/Makefile")
+	if k := kindOf("/x/Makefile"); k != client.KindFile {
+		t.Errorf("/x/Makefile is %s", k)
+	}
+	// An existing folder, or a name ending in /, is a folder.
+	u.mustRun("upload", a, "/x")
+	if k := kindOf("/x/a.txt"); k != client.KindFile {
+		t.Errorf("/x/a.txt is %s", k)
+	}
+	u.mustRun("upload", a, "/new.d/")
+	if k := kindOf("/new.d/a.txt"); k != client.KindFile {
+		t.Errorf("/new.d/a.txt is %s", k)
+	}
+	// Several sources need a folder: made even for a file-like name.
+	u.mustRun("upload", a, other, "/many")
+	if k := kindOf("/many/other.txt"); k != client.KindFile {
+		t.Errorf("/many/other.txt is %s", k)
+	}
+	// Ambiguous: a new name without an extension for one file.
+	r := u.wantCode(cli.ExitUsage, "upload", a, "/Backup")
+	if !strings.Contains(r.stderr, "/Backup/") || !strings.Contains(r.stderr, "/Backup/a.txt") {
+		t.Errorf("ambiguous DEST: no hint with both ways: %s", r.stderr)
+	}
+	if k := kindOf("/Backup"); k != "missing" {
+		t.Errorf("a refused upload created /Backup (%s)", k)
+	}
+	// Onto an existing file: the same content is skipped, other content
+	// is a conflict unless --overwrite.
+	if r := u.run("upload", a, "/x/b.txt"); r.code != 0 || !strings.Contains(r.stderr, "skipped 1 unchanged") {
+		t.Errorf("same file again: exit %d: %s", r.code, r.stderr)
+	}
+	u.wantCode(cli.ExitConflict, "upload", other, "/x/b.txt")
+	u.mustRun("upload", "--overwrite", other, "/x/b.txt")
+	if got := u.mustRun("cat", "/x/b.txt"); got != "other content" {
+		t.Errorf("/x/b.txt after --overwrite = %q", got)
+	}
+	// Several sources onto a file: a conflict.
+	u.wantCode(cli.ExitConflict, "upload", a, other, "/x/b.txt")
+}
+
+// TestCLIFriendlyOutput: global flags before the command, consistent exit
+// codes for restore and purge outside the trash, mkdir -p naming what it
+// made, an unlimited quota in words, -P without a terminal listing only
+// transfers, and errors without SDK method names.
+func TestCLIFriendlyOutput(t *testing.T) {
+	srv := drivetest.New(t, drivetest.Options{})
+	u := newCLIUser(t, srv, "cli-friendly")
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f.txt")
+	os.WriteFile(f, []byte("f"), 0o644)
+
+	// -v and -q before the command name.
+	if r := u.run("-v", "upload", f, "/d/"); r.code != 0 || !strings.Contains(r.stderr, "level=DEBUG") {
+		t.Errorf("clouddrive -v upload: exit %d: %s", r.code, r.stderr)
+	}
+	if r := u.run("-v", "ls", "/"); r.code != 0 || r.stdout != "d/\n" {
+		t.Errorf("clouddrive -v ls /: exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+	if r := u.run("-q", "mkdir", "/q"); r.code != 0 || r.stderr != "" {
+		t.Errorf("clouddrive -q mkdir: exit %d: %q", r.code, r.stderr)
+	}
+	u.wantCode(cli.ExitUsage, "--bogus", "ls")
+	u.wantCode(cli.ExitUsage, "nosuchcommand")
+
+	// restore and purge of a node that is not in the trash: both 1.
+	r := u.wantCode(cli.ExitFailure, "restore", "/d/f.txt")
+	if !strings.Contains(r.stderr, "not in the trash") || !strings.Contains(r.stderr, "ls --trash") {
+		t.Errorf("restore outside the trash: %s", r.stderr)
+	}
+	u.wantCode(cli.ExitFailure, "purge", "/d/f.txt")
+
+	// mkdir -p prints each folder it made, and only those.
+	r = u.run("mkdir", "-p", "/d/e/g")
+	if r.code != 0 || r.stderr != "created /d/e/\ncreated /d/e/g/\n" {
+		t.Errorf("mkdir -p: exit %d: %q", r.code, r.stderr)
+	}
+	if r := u.run("mkdir", "-p", "/d/e/g"); r.code != 0 || r.stderr != "" {
+		t.Errorf("mkdir -p of existing folders: exit %d: %q", r.code, r.stderr)
+	}
+
+	// No quota: "unlimited", not 1.0 PiB.
+	out := u.mustRun("quota")
+	if !strings.Contains(out, "quota:     unlimited") || !strings.Contains(out, "available: unlimited") || strings.Contains(out, "PiB") {
+		t.Errorf("quota = %q", out)
+	}
+
+	// -P without a terminal: skipped files are not listed as transfers.
+	g := filepath.Join(dir, "g.txt")
+	os.WriteFile(g, []byte("gg"), 0o644)
+	r = u.run("upload", "-P", f, g, "/d")
+	if r.code != 0 || strings.Contains(r.stderr, "/d/f.txt:") || !strings.Contains(r.stderr, "/d/g.txt: 2 B in") ||
+		!strings.Contains(r.stderr, "total: 1 file, 2 B") || !strings.Contains(r.stderr, "1 unchanged, skipped") {
+		t.Errorf("upload -P with one unchanged file: exit %d: %s", r.code, r.stderr)
+	}
+
+	// A 400 from the server: what it refused, without the SDK's names.
+	r = u.wantCode(cli.ExitFailure, "props", "set", "/d/f.txt", "k", strings.Repeat("v", 600))
+	if strings.Contains(r.stderr, "client.") || strings.Contains(r.stderr, "400 Bad Request") ||
+		!strings.Contains(r.stderr, "the server refused the request: ") || !strings.Contains(r.stderr, "logref") {
+		t.Errorf("400 error: %s", r.stderr)
+	}
+	// A token of another server or data directory, right at login.
+	other := drivetest.New(t, drivetest.Options{})
+	r = u.wantCode(cli.ExitAuth, "login", "--server", srv.URL, "--token", other.Token("cli-friendly"))
+	if strings.Contains(r.stderr, "client.") || !strings.Contains(r.stderr, "--data") {
+		t.Errorf("token of another data dir: %s", r.stderr)
+	}
+}
+
+// TestCLIBinaryExitCodes runs the real binary: an unknown command and a
+// bad flag before or after the command exit 2 as documented, global flags
+// work before the command name, and serve on a busy address names --addr.
+func TestCLIBinaryExitCodes(t *testing.T) {
+	bin, data, tok := binaryTest(t, "exit-codes")
+	p := startServe(t, bin, "--data", data)
+	home := t.TempDir()
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), cli.EnvConfigDir+"="+filepath.Join(home, "c"), cli.EnvCacheDir+"="+filepath.Join(home, "k"))
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"nosuchcommand"}, cli.ExitUsage},
+		{[]string{"--bogus"}, cli.ExitUsage},
+		{[]string{"--bogus", "ls"}, cli.ExitUsage},
+		{[]string{"ls", "--bogus"}, cli.ExitUsage},
+		{[]string{"admin", "user", "add"}, cli.ExitUsage},
+		{[]string{"admin", "nosuch"}, cli.ExitUsage},
+		{[]string{"-v", "ls", "/"}, cli.ExitAuth},
+		{[]string{"login", "--server", "http://" + p.addr, "--token", tok}, cli.ExitOK},
+		{[]string{"-v", "ls", "/"}, cli.ExitOK},
+		{[]string{"-q", "mkdir", "-p", "/a/b"}, cli.ExitOK},
+		{[]string{"restore", "/a/b"}, cli.ExitFailure},
+		{[]string{"purge", "/a/b"}, cli.ExitFailure},
+	} {
+		if code, out := run(tc.args...); code != tc.code {
+			t.Errorf("clouddrive %s: exit %d, want %d\n%s", strings.Join(tc.args, " "), code, tc.code, out)
+		}
+	}
+	code, out := run("serve", "--data", t.TempDir(), "--addr", p.addr)
+	if code != cli.ExitFailure || !strings.Contains(out, "--addr") || !strings.Contains(out, "in use") {
+		t.Errorf("serve on a busy address: exit %d: %s", code, out)
 	}
 }

@@ -10,6 +10,10 @@
 // overwrites them with their then-current state, so they never go stale
 // for longer than until the next sync.
 //
+// A cache belongs to one account (Claim records it): the CLI keeps one
+// file per server and account, and a file found holding another
+// account's nodes is emptied before use.
+//
 // Names are looked up case-insensitively with Unicode case folding, as the
 // server compares them. It is safe for concurrent use by one process;
 // several processes may share the file (WAL, busy timeout).
@@ -153,8 +157,9 @@ func setState(ctx context.Context, tx *sql.Tx, key, value string) error {
 	return err
 }
 
+// wipe empties the cache but keeps the account it belongs to.
 func wipe(ctx context.Context, tx *sql.Tx) error {
-	for _, q := range []string{`DELETE FROM nodes`, `DELETE FROM parents`, `DELETE FROM state`} {
+	for _, q := range []string{`DELETE FROM nodes`, `DELETE FROM parents`, `DELETE FROM state WHERE key <> 'account'`} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("cache: %w", err)
 		}
@@ -211,9 +216,44 @@ func (c *Cache) Delete(ctx context.Context, ids ...string) error {
 	})
 }
 
-// Reset empties the cache, checkpoint included.
+// Reset empties the cache, checkpoint included (not the account).
 func (c *Cache) Reset(ctx context.Context) error {
 	return c.tx(ctx, func(tx *sql.Tx) error { return wipe(ctx, tx) })
+}
+
+// Claim makes the cache the given account's: if it holds another
+// account's nodes, or nodes of no recorded account, they are dropped
+// first (checkpoint included), so a cache never shows what a previous
+// user synced. It reports whether anything was dropped.
+func (c *Cache) Claim(ctx context.Context, account string) (dropped bool, err error) {
+	err = c.tx(ctx, func(tx *sql.Tx) error {
+		var cur string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM state WHERE key = 'account'`).Scan(&cur)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("cache: %w", err)
+		}
+		if err == nil && cur == account {
+			return nil
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM nodes`).Scan(&n); err != nil {
+			return fmt.Errorf("cache: %w", err)
+		}
+		dropped = n > 0
+		if err := wipe(ctx, tx); err != nil {
+			return err
+		}
+		if err := setState(ctx, tx, "account", account); err != nil {
+			return fmt.Errorf("cache: %w", err)
+		}
+		return nil
+	})
+	return dropped, err
+}
+
+// Account returns the account recorded by Claim, or "".
+func (c *Cache) Account(ctx context.Context) (string, error) {
+	return c.state(ctx, "account")
 }
 
 // Checkpoint returns the checkpoint of the last applied change set, or ""

@@ -110,3 +110,40 @@ func TestApply(t *testing.T) {
 		t.Errorf("checkpoint after Reset = %q", cp)
 	}
 }
+
+// TestClaim: a cache holds one account's nodes; claiming it for another
+// account empties it, claiming it again for the same keeps it, and a
+// reset from the feed keeps the account.
+func TestClaim(t *testing.T) {
+	ctx := context.Background()
+	c := open(t)
+	if dropped, err := c.Claim(ctx, "alice-root"); err != nil || dropped {
+		t.Fatalf("first claim = %v, %v", dropped, err)
+	}
+	if err := c.Apply(ctx, &acd.ChangeSet{Checkpoint: "cp1", Reset: true, Nodes: []*acd.Node{
+		node("root", "", "FOLDER", "AVAILABLE"), node("f1", "secret.txt", "FILE", "AVAILABLE", "root"),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if acct, err := c.Account(ctx); err != nil || acct != "alice-root" {
+		t.Fatalf("account after a reset set = %q, %v", acct, err)
+	}
+	if dropped, err := c.Claim(ctx, "alice-root"); err != nil || dropped {
+		t.Fatalf("claim by the same account = %v, %v", dropped, err)
+	}
+	if _, err := c.Node(ctx, "f1"); err != nil {
+		t.Fatalf("same account lost its nodes: %v", err)
+	}
+	if dropped, err := c.Claim(ctx, "bob-root"); err != nil || !dropped {
+		t.Fatalf("claim by another account = %v, %v", dropped, err)
+	}
+	if _, err := c.Node(ctx, "f1"); !errors.Is(err, cache.ErrNotFound) {
+		t.Errorf("another account sees alice's node: %v", err)
+	}
+	if cp, err := c.Checkpoint(ctx); err != nil || cp != "" {
+		t.Errorf("checkpoint kept for another account: %q, %v", cp, err)
+	}
+	if acct, _ := c.Account(ctx); acct != "bob-root" {
+		t.Errorf("account = %q", acct)
+	}
+}
