@@ -17,6 +17,9 @@
 //   - DeleteUser and UpdateUser of a missing user give NotFound, as does
 //     UpdateNode of a missing node or of another user's node.
 //   - A View does not block an Update, and does not see what it commits.
+//   - Concurrent Updates commit or roll back each on its own, whether or
+//     not the store batches them; a panic in fn reaches Update's caller
+//     with fn's value; change numbers become visible in order.
 //
 // The suite names every subtest, so a single failure can be rerun with
 // go test -run 'TestConformance/Name'.
@@ -112,6 +115,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 	tests = append(tests, shareTests()...)
 	tests = append(tests, webhookTests()...)
 	tests = append(tests, usedTests()...)
+	tests = append(tests, concurrentTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))

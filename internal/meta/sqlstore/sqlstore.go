@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
@@ -46,22 +47,87 @@ type Store struct {
 	// Check, if set, is a backend-specific health check Ping runs after
 	// its queries (SQLite: the database file is still in place).
 	Check func(ctx context.Context) error
+	// GroupCommit runs the Updates of concurrent callers together in one
+	// transaction, one savepoint each, with one COMMIT (see group.go). It
+	// suits a database with a single writer (SQLite); set it before the
+	// first Update.
+	GroupCommit bool
+	// CacheStatements keeps the statements transactions run prepared, per
+	// pool (see stmtcache.go), for a driver that does not (SQLite); set it
+	// before the first transaction.
+	CacheStatements bool
+
+	groupOnce sync.Once
+	group     *committer
+	cacheOnce sync.Once
+	wstmts    *stmtCache
+	rstmts    *stmtCache
 }
 
 var _ meta.Store = (*Store)(nil)
 
 const maxRetries = 5
 
-// Update implements meta.Store.
+// Update implements meta.Store. With GroupCommit, fn runs on the store's
+// committer goroutine, in a batch with other callers' closures; Update
+// returns once the batch has committed (or fn failed), and a panic in fn
+// is raised again here.
 func (s *Store) Update(ctx context.Context, fn func(tx meta.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < maxRetries; attempt++ {
-		err = s.run(ctx, s.Write, false, fn)
+		if s.GroupCommit {
+			c := s.committer()
+			if c == nil { // closed before any Update
+				return drive.E("meta.tx", drive.Unavailable, "metadata store closed", errClosed)
+			}
+			err = c.update(ctx, fn)
+		} else {
+			err = s.run(ctx, s.Write, false, fn)
+		}
 		if err == nil || s.Dialect.IsRetryable == nil || !s.Dialect.IsRetryable(err) || ctx.Err() != nil {
 			return err
 		}
 	}
 	return err
+}
+
+// GroupStats returns how many batches the group committer has committed
+// and how many Updates they held (zeros without GroupCommit).
+func (s *Store) GroupStats() (batches, updates int64) {
+	if !s.GroupCommit {
+		return 0, 0
+	}
+	c := s.committer()
+	if c == nil {
+		return 0, 0
+	}
+	return c.batches.Load(), c.commits.Load()
+}
+
+// committer starts the group committer on first use. It returns nil once
+// the store is closed.
+func (s *Store) committer() *committer {
+	s.groupOnce.Do(func() {
+		w, _ := s.stmtCaches()
+		s.group = newCommitter(s.Write, &s.Dialect, s.dbErr, w)
+	})
+	return s.group
+}
+
+// stmtCaches returns the statement caches of the write and read pools, or
+// nils without CacheStatements.
+func (s *Store) stmtCaches() (w, r *stmtCache) {
+	if !s.CacheStatements {
+		return nil, nil
+	}
+	s.cacheOnce.Do(func() {
+		s.wstmts = newStmtCache(s.Write)
+		s.rstmts = s.wstmts
+		if s.Read != s.Write {
+			s.rstmts = newStmtCache(s.Read)
+		}
+	})
+	return s.wstmts, s.rstmts
 }
 
 // View implements meta.Store.
@@ -75,7 +141,20 @@ func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(tx m
 	if err != nil {
 		return s.dbErr(op, err)
 	}
-	t := &tx{tx: stx, d: &s.Dialect}
+	wc, rc := s.stmtCaches()
+	t := &tx{tx: stx, d: &s.Dialect, stmts: rc}
+	if db == s.Write {
+		t.stmts = wc
+	}
+	if t.stmts != nil {
+		defer t.stmts.flush() // runs after the transaction has ended
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			_ = stx.Rollback() // give the connection back before panicking on
+			panic(v)
+		}
+	}()
 	if err := fn(t); err != nil {
 		_ = stx.Rollback()
 		return err
@@ -110,8 +189,19 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close implements meta.Store.
+// Close implements meta.Store. Updates already taken into a batch finish
+// first; later ones fail.
 func (s *Store) Close() error {
+	if s.GroupCommit {
+		s.groupOnce.Do(func() {}) // none started: none will
+		if s.group != nil {
+			s.group.close()
+		}
+	}
+	if w, r := s.stmtCaches(); w != nil {
+		w.close()
+		r.close()
+	}
 	err := s.Write.Close()
 	if s.Read != s.Write {
 		err = errors.Join(err, s.Read.Close())
