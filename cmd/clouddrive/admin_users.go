@@ -45,7 +45,11 @@ func newAdminUser(stdout io.Writer) *cobra.Command {
 		Long: `Create user NAME, with an empty root folder, and set their password. The
 password is read from the terminal without echo (asked twice), or from the
 first line of --password-file (- reads standard input). It is stored as an
-argon2id hash.`,
+argon2id hash.
+
+Password policy: ` + auth.PasswordPolicy + `.
+A password that does not meet it is refused at once, before it is asked a
+second time.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, name := cmd.Context(), args[0]
@@ -76,7 +80,11 @@ argon2id hash.`,
 	passwd := &cobra.Command{
 		Use:   "passwd NAME",
 		Short: "Set the password of an existing user",
-		Args:  cobra.ExactArgs(1),
+		Long: `Set the password of user NAME, read as for add: from the terminal (asked
+twice), or from --password-file.
+
+Password policy: ` + auth.PasswordPolicy + `.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, name := cmd.Context(), args[0]
 			return withMeta(cmd, data, func(_ app.Config, m meta.Store) error {
@@ -304,7 +312,11 @@ func readNewPassword(cmd *cobra.Command, file string) (string, error) {
 			return string(b), err
 		}
 		var err error
+		fmt.Fprintf(cmd.ErrOrStderr(), "Passwords are %s.\n", auth.PasswordPolicy)
 		if pw, err = prompt("Password: "); err != nil {
+			return "", err
+		}
+		if err := checkPassword(pw); err != nil {
 			return "", err
 		}
 		again, err := prompt("Repeat password: ")
@@ -332,10 +344,23 @@ func readNewPassword(cmd *cobra.Command, file string) (string, error) {
 		}
 		pw = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	}
-	if err := auth.CheckPasswordPolicy(pw); err != nil {
+	if err := checkPassword(pw); err != nil {
 		return "", err
 	}
 	return auth.HashPassword(pw)
+}
+
+// checkPassword applies the password policy, in words for the person
+// typing.
+func checkPassword(pw string) error {
+	if err := auth.CheckPasswordPolicy(pw); err != nil {
+		msg := err.Error()
+		if de := drive.AsError(err); de != nil && de.Message != "" {
+			msg = de.Message
+		}
+		return &drive.Error{Kind: drive.Invalid, Message: fmt.Sprintf("%s; nothing was changed (passwords are %s)", msg, auth.PasswordPolicy)}
+	}
+	return nil
 }
 
 // newAdminApp returns `admin app`: add, list, delete.

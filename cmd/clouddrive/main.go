@@ -16,21 +16,50 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/clouddrive/clouddrive/internal/app"
+	"github.com/clouddrive/clouddrive/internal/cli"
+	"github.com/clouddrive/clouddrive/internal/drive"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	code := execute(ctx, newRoot(os.Stdout, os.Stderr), os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "clouddrive:", err)
-		os.Exit(1)
+	os.Exit(code)
+}
+
+// execute runs root and returns the exit status. The client commands exit
+// with the codes of `clouddrive help exit-codes` themselves (client.go);
+// what reaches here is 2 for a command line that does not parse (an
+// unknown command, a bad flag or argument of any command) and 1 for any
+// other failure of serve, admin, bench and version.
+func execute(ctx context.Context, root *cobra.Command, stderr io.Writer) int {
+	err := cli.CommandLineError(root.ExecuteContext(ctx))
+	if err == nil {
+		return cli.ExitOK
 	}
+	if cli.ExitCode(err) == cli.ExitUsage {
+		cli.PrintError(stderr, err)
+		return cli.ExitUsage
+	}
+	fmt.Fprintln(stderr, "clouddrive:", userMessage(err))
+	return cli.ExitFailure
+}
+
+// userMessage is err's text without the operation names of the domain's
+// errors ("auth.CheckPasswordPolicy: "): an error of a kind other than
+// internal carries a message meant for people, which is shown alone.
+func userMessage(err error) string {
+	msg := err.Error()
+	if de := drive.AsError(err); de != nil && de.Kind != drive.Internal && de.Message != "" {
+		msg = strings.Replace(msg, de.Error(), de.Message, 1)
+	}
+	return msg
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -62,6 +91,7 @@ Use the drive from this machine:        clouddrive login --server http://127.0.0
 	root.SetErr(stderr)
 	root.AddCommand(newServe(stdout, stderr), newAdmin(stdout), newVersion(stdout), newBench(stdout, stderr))
 	root.AddCommand(clientCommands(stdout, stderr)...)
+	cli.RootFlags(root) // -q/-v before the command name; usage errors exit 2
 	return root
 }
 

@@ -135,8 +135,12 @@ certificate and key from the same files.`,
 			}
 			defer a.Close()
 			ln, err := net.Listen("tcp", addr)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return fmt.Errorf("%s is already in use, perhaps by another clouddrive serve: stop that one, "+
+					"or pick a free port with --addr HOST:PORT (e.g. --addr 127.0.0.1:8081; port 0 picks any): %w", addr, err)
+			}
 			if err != nil {
-				return err
+				return fmt.Errorf("cannot listen on %s (--addr): %w", addr, err)
 			}
 			srv := a.HTTPServer(httpLimits, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 			scheme := "http"

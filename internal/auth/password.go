@@ -45,8 +45,12 @@ const (
 	argon2idVersion = argon2.Version
 )
 
+// PasswordPolicy is CheckPasswordPolicy's rule in words, for help texts
+// and prompts.
+const PasswordPolicy = "8 to 1024 bytes long in UTF-8 (so at least 8 ASCII characters); spaces and any other characters are allowed"
+
 // CheckPasswordPolicy reports whether pw may be set as a password: 8 to
-// 1024 bytes.
+// 1024 bytes (PasswordPolicy).
 func CheckPasswordPolicy(pw string) error {
 	const op = "auth.CheckPasswordPolicy"
 	if len(pw) < minPasswordLen {
