@@ -53,6 +53,53 @@ type ContentProperties struct {
 	Extension   string `json:"extension"`
 	Version     int64  `json:"version"`
 	ContentDate string `json:"contentDate,omitempty"`
+	// Image and Video are what the server read from a photo's header and
+	// EXIF data or a video's container, as ACD's upload service did.
+	Image *Image `json:"image,omitempty"`
+	Video *Video `json:"video,omitempty"`
+}
+
+// Image is contentProperties.image: EXIF values as the camera wrote them
+// (strings, as on ACD), dates in TimeFormat, pixel size. Latitude and
+// Longitude appear only on a server that keeps GPS data.
+type Image struct {
+	Width             int      `json:"width,omitempty"`
+	Height            int      `json:"height,omitempty"`
+	Make              string   `json:"make,omitempty"`
+	Model             string   `json:"model,omitempty"`
+	Software          string   `json:"software,omitempty"`
+	Orientation       string   `json:"orientation,omitempty"`
+	DateTime          string   `json:"dateTime,omitempty"`
+	DateTimeOriginal  string   `json:"dateTimeOriginal,omitempty"`
+	DateTimeDigitized string   `json:"dateTimeDigitized,omitempty"`
+	ExposureTime      string   `json:"exposureTime,omitempty"`
+	FNumber           string   `json:"fNumber,omitempty"`
+	ISO               string   `json:"iso,omitempty"`
+	FocalLength       string   `json:"focalLength,omitempty"`
+	Flash             string   `json:"flash,omitempty"`
+	MeteringMode      string   `json:"meteringMode,omitempty"`
+	ExposureProgram   string   `json:"exposureProgram,omitempty"`
+	ExposureMode      string   `json:"exposureMode,omitempty"`
+	WhiteBalance      string   `json:"whiteBalance,omitempty"`
+	ColorSpace        string   `json:"colorSpace,omitempty"`
+	XResolution       string   `json:"xResolution,omitempty"`
+	YResolution       string   `json:"yResolution,omitempty"`
+	ResolutionUnit    string   `json:"resolutionUnit,omitempty"`
+	Latitude          *float64 `json:"latitude,omitempty"`
+	Longitude         *float64 `json:"longitude,omitempty"`
+}
+
+// Video is contentProperties.video: pixel size, duration in seconds,
+// display rotation in degrees, codecs, bit rate (bits/s) and frame rate.
+type Video struct {
+	Width          int     `json:"width,omitempty"`
+	Height         int     `json:"height,omitempty"`
+	Duration       float64 `json:"duration,omitempty"`
+	Rotate         int     `json:"rotate"`
+	VideoCodec     string  `json:"videoCodec,omitempty"`
+	AudioCodec     string  `json:"audioCodec,omitempty"`
+	Bitrate        int64   `json:"bitrate,omitempty"`
+	VideoFrameRate float64 `json:"videoFrameRate,omitempty"`
 }
 
 // Node is a file or folder. Name is absent for the root; ContentProperties

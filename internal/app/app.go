@@ -70,6 +70,9 @@ type Config struct {
 	ContentURL string
 	// DefaultQuota for new users, in bytes; 0 is unlimited.
 	DefaultQuota int64
+	// KeepGPS keeps the GPS position of uploaded photos in
+	// contentProperties.image (serve --keep-gps); off by default.
+	KeepGPS bool
 	Logger       *slog.Logger
 	// Now defaults to time.Now.
 	Now drive.Clock
@@ -179,7 +182,8 @@ func NewNodes(cfg Config, m meta.Store, b blob.Store) *nodes.Service {
 	cfg.defaults()
 	return &nodes.Service{Meta: m, Blobs: b, Now: cfg.Now, NewID: cfg.NewID,
 		Logger: cfg.Logger.With("component", "nodes"), DefaultQuota: cfg.DefaultQuota,
-		Events: &webhook.Outbox{NewID: cfg.NewID, Render: httpapi.NodeJSON}}
+		Events: &webhook.Outbox{NewID: cfg.NewID, Render: httpapi.NodeJSON},
+		Media:  cfg.mediaExtractor()}
 }
 
 // CheckContentURL reports whether contentURL may serve as the separate

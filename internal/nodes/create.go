@@ -261,6 +261,7 @@ func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt Uploa
 		Status: drive.StatusAvailable, Description: in.Description, Labels: nonNil(in.Labels), Parents: in.Parents,
 		CreatedBy: p.App, Content: &drive.Content{BlobKey: info.Key, Size: info.Size, MD5: info.MD5,
 			ContentType: contentType(in.Name, opt.ContentType), Extension: extension(in.Name), Version: 1}}
+	setMedia(n.Content, s.extractMedia(ctx, info, n.Content.ContentType, n.Name))
 	err = s.write(ctx, p.UserID, func(m *mutation) error {
 		if err := checkParents(ctx, m.tx, op, p.UserID, n.Parents, n.Name, ""); err != nil {
 			return err
@@ -341,6 +342,7 @@ func (s *Service) Overwrite(ctx context.Context, id string, r io.Reader, opt Upl
 	if err != nil {
 		return nil, err
 	}
+	media := s.extractMedia(ctx, info, opt.ContentType, "")
 	var n *drive.Node
 	err = s.write(ctx, p.UserID, func(m *mutation) error {
 		if n, err = visible(ctx, m.tx, p.UserID, id); err != nil {
@@ -362,6 +364,7 @@ func (s *Service) Overwrite(ctx context.Context, id string, r io.Reader, opt Upl
 		c := n.Content
 		c.BlobKey, c.Size, c.MD5 = info.Key, info.Size, info.MD5
 		c.ContentType = contentType(n.Name, opt.ContentType)
+		setMedia(c, media)
 		c.Version++
 		return m.update(ctx, n, drive.EventContentUpdated)
 	})

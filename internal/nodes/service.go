@@ -31,6 +31,9 @@ type Service struct {
 	// Events, if set, hears of every change inside the transaction that
 	// makes it (the webhook outbox).
 	Events EventSink
+	// Media, if set, reads photo and video metadata of uploaded content
+	// (contentProperties.image, video and contentDate).
+	Media MediaExtractor
 }
 
 // EventSink records changes in the transaction that makes them, so that

@@ -17,55 +17,17 @@ import (
 type tx struct {
 	tx *sql.Tx
 	d  *Dialect
-	// detached: the transaction is a group commit batch shared with other
-	// callers, so a statement is never interrupted when ctx ends (see
-	// group.go); one that starts after ctx ended still fails.
-	detached bool
-	// stmts, if not nil, holds the pool's prepared statements.
-	stmts *stmtCache
-}
-
-// stmtCtx is the context a statement runs with.
-func (t *tx) stmtCtx(ctx context.Context) context.Context {
-	if t.detached && ctx.Err() == nil {
-		return context.WithoutCancel(ctx)
-	}
-	return ctx
-}
-
-// prepared returns q's prepared statement bound to the transaction, or
-// nil.
-func (t *tx) prepared(ctx context.Context, q string) *sql.Stmt {
-	if t.stmts == nil {
-		return nil
-	}
-	if st := t.stmts.get(q); st != nil {
-		return t.tx.StmtContext(ctx, st)
-	}
-	return nil
 }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	ctx = t.stmtCtx(ctx)
-	if st := t.prepared(ctx, q); st != nil {
-		return st.ExecContext(ctx, args...)
-	}
 	return t.tx.ExecContext(ctx, rebind(t.d, q), args...)
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	ctx = t.stmtCtx(ctx)
-	if st := t.prepared(ctx, q); st != nil {
-		return st.QueryContext(ctx, args...)
-	}
 	return t.tx.QueryContext(ctx, rebind(t.d, q), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	ctx = t.stmtCtx(ctx)
-	if st := t.prepared(ctx, q); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
 	return t.tx.QueryRowContext(ctx, rebind(t.d, q), args...)
 }
 
@@ -226,13 +188,14 @@ func (t *tx) CurrentSeq(ctx context.Context, userID string) (int64, error) {
 
 const nodeCols = `n.id, n.user_id, n.kind, n.name, n.status, n.is_root, n.description, n.labels,
 	n.created_at, n.modified_at, n.created_by, n.version, n.change_seq, n.trash_root,
-	n.blob_key, n.size, n.md5, n.content_type, n.extension, n.content_version, n.content_date`
+	n.blob_key, n.size, n.md5, n.content_type, n.extension, n.content_version, n.content_date, n.media`
 
 func scanNode(row interface{ Scan(...any) error }, extra ...any) (*drive.Node, error) {
 	var (
 		n                                     drive.Node
 		name, trashRoot, blobKey, md5, ct, ex sql.NullString
 		size, cver, cdate                     sql.NullInt64
+		mediaJSON                             sql.NullString
 		isRoot                                int
 		labels                                string
 		created, modified                     int64
@@ -240,7 +203,7 @@ func scanNode(row interface{ Scan(...any) error }, extra ...any) (*drive.Node, e
 	)
 	dest := []any{&n.ID, &n.UserID, &kind, &name, &status, &isRoot, &n.Description, &labels,
 		&created, &modified, &n.CreatedBy, &n.Version, &n.ChangeSeq, &trashRoot,
-		&blobKey, &size, &md5, &ct, &ex, &cver, &cdate}
+		&blobKey, &size, &md5, &ct, &ex, &cver, &cdate, &mediaJSON}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -268,6 +231,7 @@ func scanNode(row interface{ Scan(...any) error }, extra ...any) (*drive.Node, e
 			Version:     cver.Int64,
 			ContentDate: fromMS(cdate.Int64),
 		}
+		scanMedia(n.Content, mediaJSON)
 	}
 	n.Parents = []string{}
 	return &n, nil
@@ -346,15 +310,17 @@ func nodeArgs(n *drive.Node) []any {
 	}
 	var blobKey, md5, ct, ex sql.NullString
 	var size, cver, cdate sql.NullInt64
+	var mediaJSON sql.NullString
 	if c := n.Content; c != nil && n.Kind == drive.KindFile {
 		blobKey, md5, ct, ex = nullStr(c.BlobKey), nullStr(c.MD5), nullStr(c.ContentType), nullStr(c.Extension)
 		size = sql.NullInt64{Int64: c.Size, Valid: true}
 		cver = sql.NullInt64{Int64: c.Version, Valid: true}
 		cdate = sql.NullInt64{Int64: ms(c.ContentDate), Valid: !c.ContentDate.IsZero()}
+		mediaJSON = mediaArg(c)
 	}
 	return []any{n.UserID, string(n.Kind), name, nameKey, string(n.Status), b2i(n.IsRoot), n.Description, string(labels),
 		ms(n.CreatedAt), ms(n.ModifiedAt), n.CreatedBy, n.Version, n.ChangeSeq, nullStr(n.TrashRoot),
-		blobKey, size, md5, ct, ex, cver, cdate}
+		blobKey, size, md5, ct, ex, cver, cdate, mediaJSON}
 }
 
 func (t *tx) InsertNode(ctx context.Context, n *drive.Node) error {
@@ -366,8 +332,8 @@ func (t *tx) InsertNode(ctx context.Context, n *drive.Node) error {
 	args := append(append([]any{n.ID}, nodeArgs(n)...), wire, wireSeq)
 	_, err = t.exec(ctx, `INSERT INTO nodes (id, user_id, kind, name, name_key, status, is_root, description, labels,
 		created_at, modified_at, created_by, version, change_seq, trash_root,
-		blob_key, size, md5, content_type, extension, content_version, content_date, wire, wire_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		blob_key, size, md5, content_type, extension, content_version, content_date, media, wire, wire_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		if t.d.IsUniqueViolation(err) {
 			return drive.E(op, drive.Conflict, "node already exists", err)
@@ -419,7 +385,7 @@ func (t *tx) UpdateNode(ctx context.Context, n *drive.Node) error {
 	args := append(nodeArgs(n)[1:], wire, wireSeq, n.ID, n.UserID)
 	res, err := t.exec(ctx, `UPDATE nodes SET kind = ?, name = ?, name_key = ?, status = ?, is_root = ?, description = ?, labels = ?,
 		created_at = ?, modified_at = ?, created_by = ?, version = ?, change_seq = ?, trash_root = ?,
-		blob_key = ?, size = ?, md5 = ?, content_type = ?, extension = ?, content_version = ?, content_date = ?,
+		blob_key = ?, size = ?, md5 = ?, content_type = ?, extension = ?, content_version = ?, content_date = ?, media = ?,
 		wire = ?, wire_seq = ?
 		WHERE id = ? AND user_id = ?`, args...)
 	if err != nil {
