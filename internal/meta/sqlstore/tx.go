@@ -17,17 +17,55 @@ import (
 type tx struct {
 	tx *sql.Tx
 	d  *Dialect
+	// detached: the transaction is a group commit batch shared with other
+	// callers, so a statement is never interrupted when ctx ends (see
+	// group.go); one that starts after ctx ended still fails.
+	detached bool
+	// stmts, if not nil, holds the pool's prepared statements.
+	stmts *stmtCache
+}
+
+// stmtCtx is the context a statement runs with.
+func (t *tx) stmtCtx(ctx context.Context) context.Context {
+	if t.detached && ctx.Err() == nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+// prepared returns q's prepared statement bound to the transaction, or
+// nil.
+func (t *tx) prepared(ctx context.Context, q string) *sql.Stmt {
+	if t.stmts == nil {
+		return nil
+	}
+	if st := t.stmts.get(q); st != nil {
+		return t.tx.StmtContext(ctx, st)
+	}
+	return nil
 }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = t.stmtCtx(ctx)
+	if st := t.prepared(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return t.tx.ExecContext(ctx, rebind(t.d, q), args...)
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = t.stmtCtx(ctx)
+	if st := t.prepared(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return t.tx.QueryContext(ctx, rebind(t.d, q), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = t.stmtCtx(ctx)
+	if st := t.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, rebind(t.d, q), args...)
 }
 
