@@ -5,7 +5,6 @@ import (
 	"io"
 	"unicode/utf8"
 
-	"github.com/clouddrive/clouddrive/internal/blob"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
 )
@@ -62,21 +61,21 @@ func (s *Service) prepare(ctx context.Context, op string, p drive.Principal, in 
 		}
 	}
 	in.Parents = uniq(in.Parents)
-	if len(in.Parents) == 0 {
-		var root string
-		err := s.Meta.View(ctx, func(tx meta.Tx) error {
-			u, err := tx.User(ctx, p.UserID)
-			if err == nil {
-				root = u.RootID
-			}
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		in.Parents = []string{root}
-	}
 	return nil
+}
+
+// parentsOrRoot returns parents, or the user's root folder when there are
+// none. It reads inside the caller's transaction, so that creating a node
+// costs no transaction of its own for this.
+func parentsOrRoot(ctx context.Context, tx meta.Tx, userID string, parents []string) ([]string, error) {
+	if len(parents) > 0 {
+		return parents, nil
+	}
+	u, err := tx.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return []string{u.RootID}, nil
 }
 
 func validateLabels(op string, labels []string) error {
@@ -129,6 +128,10 @@ func (s *Service) CreateFolder(ctx context.Context, in NewNode) (*drive.Node, er
 		Status: drive.StatusAvailable, Description: in.Description, Labels: nonNil(in.Labels), Parents: in.Parents,
 		CreatedBy: p.App}
 	err = s.write(ctx, p.UserID, func(m *mutation) error {
+		var err error
+		if n.Parents, err = parentsOrRoot(ctx, m.tx, p.UserID, in.Parents); err != nil {
+			return err
+		}
 		if err := checkParents(ctx, m.tx, op, p.UserID, n.Parents, n.Name, ""); err != nil {
 			return err
 		}
@@ -210,10 +213,13 @@ func remaining(ctx context.Context, tx meta.Tx, userID string, freed int64) (int
 }
 
 // Upload creates a FILE node with the content read from r (POST
-// {content}/nodes). Checks that need no content (parents, name, localId)
-// run before a byte is read; the MD5 duplicate check runs after the bytes
-// are hashed and before they are made durable; everything is checked again
-// in the transaction that creates the node.
+// {content}/nodes). It costs one read transaction and one write
+// transaction. The checks that need no content (parents, name, localId,
+// quota) read before a byte is read, so that a doomed upload fails early
+// (409, 403) without storing anything; then the content is stored and
+// made durable; then one write transaction checks everything again (the
+// MD5 duplicate check too) and creates the node, its change record,
+// webhook events and the used-space counter.
 func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt UploadOptions) (*drive.Node, error) {
 	const op = "nodes.Upload"
 	p, err := writer(ctx, op)
@@ -225,6 +231,10 @@ func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt Uploa
 	}
 	var left int64
 	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+		var err error
+		if in.Parents, err = parentsOrRoot(ctx, tx, p.UserID, in.Parents); err != nil {
+			return err
+		}
 		if err := checkParents(ctx, tx, op, p.UserID, in.Parents, in.Name, ""); err != nil {
 			return err
 		}
@@ -247,13 +257,10 @@ func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt Uploa
 	if left >= 0 {
 		r = &quotaReader{r: r, left: left}
 	}
-	check := func(info blob.Info) error {
-		if opt.SuppressDedup || info.Size == 0 {
-			return nil
-		}
-		return s.Meta.View(ctx, func(tx meta.Tx) error { return dedup(ctx, tx, op, p.UserID, info.MD5) })
-	}
-	info, err := s.Blobs.Put(ctx, r, check)
+	// The MD5 duplicate check is left to the write transaction: a read of
+	// its own here would cost every upload a transaction to spare the
+	// rare duplicate its fsync (its blob, unreferenced, is collected).
+	info, err := s.Blobs.Put(ctx, r, nil)
 	if err != nil {
 		return nil, err
 	}

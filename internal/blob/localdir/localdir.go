@@ -44,6 +44,9 @@ type Store struct {
 	// hex digits of a key): set once this process has made sure the
 	// directory exists and its entry, and its parent's, are on disk.
 	synced [1 << 16 / 64]atomic.Uint64
+	// synced1 is the same for the first-level directories (the first two
+	// hex digits), whose entries live in dir.
+	synced1 [256 / 64]atomic.Uint64
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -130,13 +133,16 @@ func (s *Store) Put(ctx context.Context, r io.Reader, check blob.Check) (blob.In
 			return blob.Info{}, err // unchanged, as blob.Check says
 		}
 	}
-	if err := f.Sync(); err != nil {
+	// The shard directories are made now and, if new, synced while the
+	// file is: the two fsyncs do not depend on each other.
+	shard, err := s.makeShard(info.Key)
+	if err != nil {
+		return blob.Info{}, ioError(op, err)
+	}
+	if err := shard.syncWith(f.Sync); err != nil {
 		return blob.Info{}, ioError(op, err)
 	}
 	if err := f.Close(); err != nil {
-		return blob.Info{}, ioError(op, err)
-	}
-	if err := s.makeShard(info.Key); err != nil {
 		return blob.Info{}, ioError(op, err)
 	}
 	// Last chance to honour cancellation: after the rename the blob is
@@ -155,6 +161,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, check blob.Check) (blob.In
 	if err := syncDir(filepath.Dir(dst)); err != nil {
 		return blob.Info{}, ioError(op, err)
 	}
+	shard.done()
 	return info, nil
 }
 
@@ -222,38 +229,82 @@ func (w *fileSink) write(b []byte) error {
 	return nil
 }
 
-// makeShard makes sure the shard directories of key exist and that their
-// entries are durable. It does the work once per shard and process.
-func (s *Store) makeShard(key string) error {
+// shardSync is what a Put still has to sync to make the shard
+// directories of its key durable: the root (for a first-level directory
+// this process has not synced yet) and the first-level directory (for a
+// second-level one). The zero value has nothing to sync.
+type shardSync struct {
+	s      *Store
+	dirs   []string
+	l1, l2 int // shard indexes to mark synced; -1 for none
+}
+
+// makeShard makes sure the shard directories of key exist and says which
+// directory entries are still to be made durable. Each is synced once per
+// process; a directory that already exists (made by a concurrent Put that
+// has not synced it yet, or by an earlier process) is synced anyway the
+// first time.
+func (s *Store) makeShard(key string) (shardSync, error) {
 	var idx [2]byte
 	if _, err := hex.Decode(idx[:], []byte(key[:4])); err != nil {
-		return err
+		return shardSync{}, err
 	}
-	i := int(idx[0])<<8 | int(idx[1])
-	word, bit := &s.synced[i/64], uint64(1)<<(i%64)
-	if word.Load()&bit != 0 {
-		return nil
+	l1, l2 := int(idx[0]), int(idx[0])<<8|int(idx[1])
+	if isSet(s.synced[:], l2) {
+		return shardSync{}, nil
 	}
 	d1 := filepath.Join(s.dir, key[0:2])
 	d2 := filepath.Join(d1, key[2:4])
-	// The directories may already exist, made by another goroutine that
-	// has not yet synced their parents, or by an earlier process: sync the
-	// parents regardless.
+	sh := shardSync{s: s, l1: -1, l2: l2}
 	if err := os.Mkdir(d1, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
+		return shardSync{}, err
 	}
-	if err := syncDir(s.dir); err != nil {
-		return err
+	if !isSet(s.synced1[:], l1) {
+		sh.dirs, sh.l1 = append(sh.dirs, s.dir), l1
 	}
 	if err := os.Mkdir(d2, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
+		return shardSync{}, err
 	}
-	if err := syncDir(d1); err != nil {
-		return err
-	}
-	word.Or(bit)
-	return nil
+	sh.dirs = append(sh.dirs, d1)
+	return sh, nil
 }
+
+// syncWith runs fsync (the blob file's) and the directory syncs at the
+// same time, and returns the first error.
+func (sh shardSync) syncWith(fsync func() error) error {
+	if len(sh.dirs) == 0 {
+		return fsync()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		for _, d := range sh.dirs {
+			if err = syncDir(d); err != nil {
+				break
+			}
+		}
+		errc <- err
+	}()
+	err := fsync()
+	if derr := <-errc; err == nil {
+		err = derr
+	}
+	return err
+}
+
+// done records that the shard's directories are durable.
+func (sh shardSync) done() {
+	if sh.s == nil {
+		return
+	}
+	if sh.l1 >= 0 {
+		set(sh.s.synced1[:], sh.l1)
+	}
+	set(sh.s.synced[:], sh.l2)
+}
+
+func isSet(bits []atomic.Uint64, i int) bool { return bits[i/64].Load()&(1<<(i%64)) != 0 }
+func set(bits []atomic.Uint64, i int)        { bits[i/64].Or(1 << (i % 64)) }
 
 // syncDir fsyncs a directory, making the entries in it durable.
 func syncDir(dir string) error {
