@@ -13,7 +13,8 @@ import (
 )
 
 func newBench(stdout, stderr io.Writer) *cobra.Command {
-	var quick, noNginx, keep bool
+	var quick, noNginx, noRclone, keep bool
+	var rclone string
 	var nginx, dir, sections, machine string
 	var clients int
 	cmd := &cobra.Command{
@@ -26,7 +27,10 @@ during a very large transfer, metadata operations over HTTP and in-process,
 and a full changes sync of a large account.
 
 --quick uses small sizes (about a minute). nginx comes from the system's
-packages (scripts/bench.sh installs it when missing); --no-nginx skips it.`,
+packages (scripts/bench.sh installs it when missing); --no-nginx skips it.
+rclone serve webdav is a second reference for the transfer and small-file
+rows when an rclone binary is found (scripts/rclone-compat.sh builds v1.65.2
+into ~/.cache/clouddrive-ci/bin); --no-rclone skips it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := bench.Full
@@ -41,6 +45,15 @@ packages (scripts/bench.sh installs it when missing); --no-nginx skips it.`,
 			if !noNginx {
 				if cfg.Nginx, err = bench.FindNginx(nginx); err != nil {
 					return err
+				}
+			}
+			if !noRclone {
+				cfg.Rclone, err = bench.FindRclone(rclone)
+				if err != nil && (rclone != "" || !bench.IsNoRclone(err)) {
+					return err
+				}
+				if err != nil {
+					fmt.Fprintf(stderr, "bench: %v: running without the rclone reference\n", err)
 				}
 			}
 			if dir == "" {
@@ -64,6 +77,9 @@ packages (scripts/bench.sh installs it when missing); --no-nginx skips it.`,
 			if cfg.Nginx != "" {
 				cfg.MachineDescription = strings.TrimSpace(cfg.MachineDescription + "\nreference: nginx " + bench.NginxVersion(cfg.Nginx))
 			}
+			if cfg.Rclone != "" {
+				cfg.MachineDescription = strings.TrimSpace(cfg.MachineDescription + "\nreference: " + bench.RcloneVersion(cfg.Rclone) + " (serve webdav)")
+			}
 			_, err = bench.Run(cmd.Context(), cfg)
 			if !keep {
 				_ = os.RemoveAll(cfg.Dir)
@@ -76,6 +92,8 @@ packages (scripts/bench.sh installs it when missing); --no-nginx skips it.`,
 	cmd.Flags().BoolVar(&quick, "quick", false, "small sizes: 64 MiB transfers, 256 MiB memory test, 20k-node changes")
 	cmd.Flags().StringVar(&nginx, "nginx", "", "nginx binary (default: nginx on PATH or /usr/sbin/nginx)")
 	cmd.Flags().BoolVar(&noNginx, "no-nginx", false, "run without the nginx reference")
+	cmd.Flags().StringVar(&rclone, "rclone", "", "rclone binary for the second reference, rclone serve webdav (default: the one scripts/rclone-compat.sh builds, then rclone on PATH; skipped with a message when there is none)")
+	cmd.Flags().BoolVar(&noRclone, "no-rclone", false, "run without the rclone reference")
 	cmd.Flags().StringVar(&dir, "dir", "", "working directory (default: a new temporary directory); needs about 3x the large file size")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the working directory")
 	cmd.Flags().IntVar(&clients, "clients", 0, "concurrent clients for small files and metadata (default 8)")

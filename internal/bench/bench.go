@@ -31,6 +31,9 @@ type Config struct {
 	Bin string
 	// Nginx is the nginx binary; empty skips the reference.
 	Nginx string
+	// Rclone is the rclone binary (`rclone serve webdav`, a second
+	// reference for transfer and small); empty skips it.
+	Rclone string
 	// Dir is the working directory (data, test files); it is emptied.
 	Dir string
 	// Sections to run: transfer, small, rss, meta, changes; empty runs all.
@@ -89,6 +92,7 @@ type runner struct {
 	rows  []Row
 	srv   *Server
 	ng    *Nginx
+	rc    *Rclone
 	hc    *http.Client
 	token string
 	root  string
@@ -153,6 +157,12 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 				return nil, err
 			}
 			defer r.ng.Stop()
+		}
+		if cfg.Rclone != "" {
+			if r.rc, err = StartRclone(ctx, cfg.Rclone, filepath.Join(cfg.Dir, "rclone")); err != nil {
+				return nil, err
+			}
+			defer r.rc.Stop()
 		}
 	}
 	steps := []struct {
@@ -414,6 +424,15 @@ func (r *runner) transfer(ctx context.Context) error {
 	r.add(up)
 	r.add(dn)
 	r.add(rg)
+	if r.rc != nil {
+		rows, err := r.rcloneTransfer(ctx, size, up, dn, rg, ranged)
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			r.add(row)
+		}
+	}
 	return nil
 }
 
@@ -479,6 +498,17 @@ func (r *runner) small(ctx context.Context) error {
 		_ = os.RemoveAll(filepath.Join(r.ng.Dir, "www", "small"))
 	}
 	r.add(row)
+	if r.rc != nil {
+		d, _, err := run(func(i int) error {
+			return r.rclonePut(ctx, bytes.NewReader(files[i]), int64(size), fmt.Sprintf("small-%s-%05d.bin", tag, i))
+		})
+		if err != nil {
+			return err
+		}
+		rrow := row
+		rrow.Ref, rrow.RefName = float64(n)/d.Seconds(), "rclone PUT"
+		r.add(rrow)
+	}
 	return nil
 }
 

@@ -19,7 +19,12 @@
 //   - changes: nodes per second of a full first sync of an account with
 //     many nodes through POST /changes, against the feed read in-process.
 //
-// Both servers write to the same file system. Differences that matter
+// When an rclone binary is found (scripts/rclone-compat.sh builds v1.65.2),
+// `rclone serve webdav` of a local directory is a second reference for the
+// transfer and small rows: a Go HTTP file server on the same machine,
+// which like nginx neither hashes nor fsyncs.
+//
+// All servers write to the same file system. Differences that matter
 // when reading the ratios: clouddrive fsyncs every blob before answering
 // (nginx does not), hashes every byte twice (MD5 and SHA-256) and parses a
 // multipart body; nginx stores the raw body.
