@@ -165,6 +165,14 @@ func testWireAfterMutations(t *testing.T, s WireStore, render meta.WireFunc) {
 		{"content of a bare file", bare.ID, func(n *drive.Node) {
 			n.Content = &drive.Content{BlobKey: "k", Size: 3, MD5: "d41d8cd98f00b204e9800998ecf8427e", Version: 1}
 		}},
+		{"image properties", f.ID, func(n *drive.Node) {
+			n.Content.Image = &drive.ImageProps{Width: 4000, Height: 3000, Make: "Make <&>", Orientation: "1",
+				DateTimeOriginal: clock(-time.Hour + 1500*time.Microsecond).In(time.FixedZone("X", -7200)), ExposureTime: "1/250"}
+		}},
+		{"video properties", bare.ID, func(n *drive.Node) {
+			n.Content.Video = &drive.VideoProps{Width: 1920, Height: 1080, Duration: 12.345678901, VideoCodec: "h264", VideoFrameRate: 29.97}
+		}},
+		{"media cleared", f.ID, func(n *drive.Node) { n.Content.Image = nil }},
 		{"trash", a.ID, func(n *drive.Node) { trashed(n, "") }},
 		{"trash with its folder", bare.ID, func(n *drive.Node) { trashed(n, a.ID) }},
 		{"restore", a.ID, func(n *drive.Node) { n.Status, n.TrashRoot = drive.StatusAvailable, "" }},

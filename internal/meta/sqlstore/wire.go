@@ -64,6 +64,9 @@ func storedForm(n *drive.Node) *drive.Node {
 			cc = *n.Content
 		}
 		cc.ContentDate = fromMS(ms(cc.ContentDate))
+		media := mediaArg(&cc) // through the media column and back
+		cc.Image, cc.Video = nil, nil
+		scanMedia(&cc, media)
 		c.Content = &cc
 	}
 	return &c
