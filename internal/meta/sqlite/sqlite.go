@@ -7,7 +7,9 @@
 // group-committed (sqlstore.Store.GroupCommit): one goroutine runs their
 // closures in one transaction, a savepoint each, and commits them with one
 // fsync before any of them returns; statements stay prepared between
-// transactions (sqlstore.Store.CacheStatements). synchronous=FULL makes
+// transactions (sqlstore.Store.CacheStatements). WAL checkpoints run in
+// the background on a connection of their own, never inside a commit.
+// synchronous=FULL makes
 // every acknowledged commit durable across power loss, not only across a
 // process crash. A busy timeout lets a second process (clouddrive admin
 // while the server runs) wait for the write lock.
@@ -48,7 +50,10 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		v.Set("_txlock", txlock)
 		return "file:" + path + "?" + v.Encode()
 	}
-	write, err := sql.Open("sqlite", dsn("immediate"))
+	// Checkpoints run on a connection of their own (checkpoint.go).
+	// Savepoint journals (one per closure of a group commit) stay in
+	// memory rather than in a temp file written page by page.
+	write, err := sql.Open("sqlite", dsn("immediate", "wal_autocheckpoint(0)", "temp_store(MEMORY)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -70,8 +75,16 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		read.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	cpdb, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	cpdb.SetMaxOpenConns(1)
+	cp := startCheckpointer(cpdb)
 	return &sqlstore.Store{Write: write, Read: read, Dialect: dialect(), Check: sameFile(path, opened),
-		GroupCommit: true, CacheStatements: true}, nil
+		GroupCommit: true, CacheStatements: true, OnClose: cp.close}, nil
 }
 
 // sameFile checks that path is still the database file that was opened.

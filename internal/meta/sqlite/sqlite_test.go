@@ -1,7 +1,10 @@
 package sqlite_test
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,5 +177,49 @@ func TestOpenTwiceAtOnce(t *testing.T) {
 	})
 	if err != nil || got != "from-a" {
 		t.Errorf("Setting(k) on b = %q, %v, want \"from-a\", nil", got, err)
+	}
+}
+
+// TestBackgroundCheckpoint: with automatic checkpoints off on the write
+// connection, the checkpointer still moves committed pages from the WAL
+// into the database file.
+func TestBackgroundCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meta.db")
+	s := open(t, path)
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &drive.User{ID: drive.NewID(), Name: "alice", CreatedAt: fixedTime(), Epoch: "e1"}
+	root := &drive.Node{ID: drive.NewID(), UserID: u.ID, Kind: drive.KindFolder, Status: drive.StatusAvailable,
+		IsRoot: true, CreatedAt: fixedTime(), ModifiedAt: fixedTime(), CreatedBy: "clouddrive", Version: 1}
+	u.RootID = root.ID
+	ctx := t.Context()
+	if err := s.Update(ctx, func(tx meta.Tx) error { return tx.CreateUser(ctx, u, root) }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		err := s.Update(ctx, func(tx meta.Tx) error {
+			return tx.InsertNode(ctx, &drive.Node{ID: drive.NewID(), UserID: u.ID, Kind: drive.KindFolder,
+				Name: fmt.Sprintf("folder-%04d-%s", i, strings.Repeat("x", 200)), Status: drive.StatusAvailable,
+				Parents: []string{root.ID}, CreatedAt: fixedTime(), ModifiedAt: fixedTime(), CreatedBy: "app", Version: 1})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		after, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Size() > before.Size()+64<<10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes (was %d) after 300 commits: nothing checkpointed", after.Size(), before.Size())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
