@@ -16,7 +16,7 @@ func newBench(stdout, stderr io.Writer) *cobra.Command {
 	var quick, noNginx, noRclone, keep bool
 	var rclone string
 	var nginx, dir, sections, machine string
-	var clients int
+	var clients, users int
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure throughput, memory and metadata rates against nginx (scripts/bench.sh)",
@@ -69,6 +69,7 @@ into ~/.cache/clouddrive-ci/bin); --no-rclone skips it.`,
 			if clients > 0 {
 				cfg.Clients = clients
 			}
+			cfg.Users = users
 			if sections != "" {
 				cfg.Sections = strings.Split(sections, ",")
 			}
@@ -97,6 +98,7 @@ into ~/.cache/clouddrive-ci/bin); --no-rclone skips it.`,
 	cmd.Flags().StringVar(&dir, "dir", "", "working directory (default: a new temporary directory); needs about 3x the large file size")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the working directory")
 	cmd.Flags().IntVar(&clients, "clients", 0, "concurrent clients for small files and metadata (default 8)")
+	cmd.Flags().IntVar(&users, "users", 1, "users the small-file uploads are spread over (one token and root folder each)")
 	cmd.Flags().StringVar(&sections, "sections", "", "comma-separated subset of transfer,small,rss,meta,changes")
 	cmd.Flags().StringVar(&machine, "machine", "", "a description of the machine to print with the report")
 	return cmd

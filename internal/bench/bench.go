@@ -41,6 +41,9 @@ type Config struct {
 	// Clients is the number of concurrent clients for small files and
 	// metadata.
 	Clients int
+	// Users spreads the small-file uploads over this many users (one
+	// token and root folder each; 0 is 1).
+	Users int
 	// Sizes.
 	BigFile, HugeFile  int64 // transfer file; rss file
 	SmallFiles         int   // number of SmallSize files
@@ -284,11 +287,16 @@ func (r *runner) uploadFile(ctx context.Context, path, name string) (*acd.Node, 
 }
 
 func (r *runner) uploadReader(ctx context.Context, content io.Reader, size int64, name string) (*acd.Node, error) {
-	meta, _ := json.Marshal(acd.NewNode{Name: name, Kind: "FILE", Parents: []string{r.root}})
+	return r.uploadAs(ctx, r.token, r.root, content, size, name)
+}
+
+// uploadAs uploads content as name into the folder root with token.
+func (r *runner) uploadAs(ctx context.Context, token, root string, content io.Reader, size int64, name string) (*acd.Node, error) {
+	meta, _ := json.Marshal(acd.NewNode{Name: name, Kind: "FILE", Parents: []string{root}})
 	head := fmt.Sprintf("--%s\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n%s\r\n--%s\r\nContent-Disposition: form-data; name=\"content\"; filename=\"%s\"\r\nContent-Type: application/octet-stream\r\n\r\n", boundary, meta, boundary, name)
 	tail := "\r\n--" + boundary + "--\r\n"
 	body := io.MultiReader(strings.NewReader(head), content, strings.NewReader(tail))
-	st, raw, err := r.call(ctx, r.srv.URL, r.token, "POST", "/cdproxy/nodes?suppress=deduplication", body,
+	st, raw, err := r.call(ctx, r.srv.URL, token, "POST", "/cdproxy/nodes?suppress=deduplication", body,
 		int64(len(head))+size+int64(len(tail)), "multipart/form-data; boundary="+boundary)
 	if err != nil {
 		return nil, err
@@ -478,14 +486,28 @@ func (r *runner) small(ctx context.Context) error {
 		return time.Since(t0), lat, firstErr
 	}
 	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
+	type user struct{ token, root string }
+	users := []user{{r.token, r.root}}
+	for u := 2; u <= c.Users; u++ {
+		tok, root, err := r.login(ctx, r.srv, fmt.Sprintf("bench-%d", u))
+		if err != nil {
+			return err
+		}
+		users = append(users, user{tok, root})
+	}
 	d, lat, err := run(func(i int) error {
-		_, err := r.uploadReader(ctx, bytes.NewReader(files[i]), int64(size), fmt.Sprintf("small-%s-%05d.bin", tag, i))
+		u := users[i%len(users)]
+		_, err := r.uploadAs(ctx, u.token, u.root, bytes.NewReader(files[i]), int64(size), fmt.Sprintf("small-%s-%05d.bin", tag, i))
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	row := Row{Section: "small", Name: fmt.Sprintf("upload %d x %s, %d clients", n, humanSize(int64(size)), c.Clients),
+	name := fmt.Sprintf("upload %d x %s, %d clients", n, humanSize(int64(size)), c.Clients)
+	if len(users) > 1 {
+		name += fmt.Sprintf(" of %d users", len(users))
+	}
+	row := Row{Section: "small", Name: name,
 		Value: float64(n) / d.Seconds(), Unit: "files/s", P50: lat.Percentile(50), P99: lat.Percentile(99), Target: ">= 0.9x nginx PUT"}
 	if r.ng != nil {
 		d, _, err := run(func(i int) error {
