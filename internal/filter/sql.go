@@ -25,10 +25,31 @@ import (
 // unknown field, a bad value); the error is a drive.Invalid *drive.Error
 // with Param "filters".
 func Compile(e Expr) (where string, args []any, err error) {
+	return CompileWith(e, Options{})
+}
+
+// Options tune Compile for one database.
+type Options struct {
+	// PrefixRanges adds, to a name or md5 pattern that starts with
+	// literal text (name:abc*), the range it lies in (col >= 'abc' AND
+	// col < 'abd'), so that an index on the column serves it: SQLite
+	// never uses an index for LIKE ... ESCAPE on a BINARY column. Only
+	// for a database that compares these columns byte by byte (SQLite);
+	// under another collation the range could leave matches out.
+	PrefixRanges bool
+	// LinkArrays writes parents: and labels: as
+	// "n.id = ANY (ARRAY(SELECT ...))" (PostgreSQL), an index condition
+	// on the node id even inside an OR, where PostgreSQL runs
+	// "n.id IN (SELECT ...)" as a filter over every node of the user.
+	LinkArrays bool
+}
+
+// CompileWith is Compile with options.
+func CompileWith(e Expr, o Options) (where string, args []any, err error) {
 	if e == nil {
 		return "(1=1)", nil, nil
 	}
-	var c compiler
+	c := compiler{opts: o}
 	if err := c.expr(e); err != nil {
 		return "", nil, &drive.Error{Op: "filter.Compile", Kind: drive.Invalid, Param: "filters", Message: err.Error()}
 	}
@@ -38,6 +59,7 @@ func Compile(e Expr) (where string, args []any, err error) {
 type compiler struct {
 	buf  []byte
 	args []any
+	opts Options
 }
 
 func (c *compiler) reset() {
@@ -138,20 +160,24 @@ func (c *compiler) term(t Term) error {
 		return nil
 	case FieldID:
 		return c.exact("(n.id = ?)", t)
+	// parents and labels are "id IN (ids with that link)" rather than a
+	// correlated EXISTS: the same rows, but an index term, so that a
+	// database can start from the few links instead of testing every
+	// node, also inside an OR (SQLite's multi-index OR).
 	case FieldParents:
-		return c.exact("(EXISTS (SELECT 1 FROM node_parents p WHERE p.child_id = n.id AND p.parent_id = ?))", t)
+		return c.exact(c.link("SELECT p.child_id FROM node_parents p WHERE p.parent_id = ?"), t)
 	case FieldLabels:
-		return c.exact("(EXISTS (SELECT 1 FROM node_labels l WHERE l.node_id = n.id AND l.label = ?))", t)
+		return c.exact(c.link("SELECT l.node_id FROM node_labels l WHERE l.label = ?"), t)
 	case FieldName:
-		return c.text("n.name_key", drive.NameKey, t)
+		return c.text("n.name_key", true, drive.NameKey, t)
 	case FieldDescription:
-		return c.text("LOWER(n.description)", strings.ToLower, t)
+		return c.text("LOWER(n.description)", false, strings.ToLower, t)
 	case FieldMD5:
-		return c.text("n.md5", strings.ToLower, t)
+		return c.text("n.md5", true, strings.ToLower, t)
 	case FieldContentType:
-		return c.text("LOWER(n.content_type)", strings.ToLower, t)
+		return c.text("LOWER(n.content_type)", false, strings.ToLower, t)
 	case FieldExtension:
-		return c.text("LOWER(n.extension)", strings.ToLower, t)
+		return c.text("LOWER(n.extension)", false, strings.ToLower, t)
 	case FieldSize:
 		return c.size("n.size", t)
 	case FieldCreated:
@@ -162,6 +188,14 @@ func (c *compiler) term(t Term) error {
 		return c.date("n.content_date", t)
 	}
 	return fmt.Errorf("unknown field %q", t.Field)
+}
+
+// link is the condition "the node's id is among those sub selects".
+func (c *compiler) link(sub string) string {
+	if c.opts.LinkArrays {
+		return "(n.id = ANY (ARRAY(" + sub + ")))"
+	}
+	return "(n.id IN (" + sub + "))"
 }
 
 // termError is a bad value: msg says what is wrong, want what would be
@@ -273,8 +307,9 @@ func glob(parts []string, s string) bool {
 }
 
 // text compiles a field matched after normalising both sides with norm
-// (in SQL, col already is normalised). Wildcards become LIKE patterns.
-func (c *compiler) text(col string, norm func(string) string, t Term) error {
+// (in SQL, col already is normalised). Wildcards become LIKE patterns;
+// indexed says col is a plain column with an index (see PrefixRanges).
+func (c *compiler) text(col string, indexed bool, norm func(string) string, t Term) error {
 	if t.Range != nil {
 		return fmt.Errorf("field %q does not accept a range", t.Field)
 	}
@@ -282,6 +317,15 @@ func (c *compiler) text(col string, norm func(string) string, t Term) error {
 		c.str("(" + col + " = ?)")
 		c.arg(norm(v))
 		return nil
+	}
+	if prefix := norm(t.Pattern[0]); indexed && c.opts.PrefixRanges && prefix != "" {
+		c.str("(" + col + " >= ? AND ")
+		c.arg(prefix)
+		if next, ok := nextPrefix(prefix); ok {
+			c.str(col + " < ? AND ")
+			c.arg(next)
+		}
+		defer c.str(")")
 	}
 	var b strings.Builder
 	for i, part := range t.Pattern {
@@ -299,6 +343,20 @@ func (c *compiler) text(col string, norm func(string) string, t Term) error {
 	c.str("(" + col + ` LIKE ? ESCAPE '\')`)
 	c.arg(b.String())
 	return nil
+}
+
+// nextPrefix returns the least string greater than every string that
+// starts with p, byte by byte, or false when there is none (p is all
+// 0xFF bytes).
+func nextPrefix(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xFF {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 // size compiles contentProperties.size: an integer or an integer range.

@@ -40,9 +40,9 @@ func TestCompile(t *testing.T) {
 		{"KindGroup", `kind:(FILE OR FOLDER)`, `((n.kind = ?) OR (n.kind = ?))`, []any{"FILE", "FOLDER"}},
 		{"Not", `NOT kind:FILE`, `((n.kind = ?) IS NOT TRUE)`, []any{"FILE"}},
 		{"Parents", `parents:` + id22,
-			`(EXISTS (SELECT 1 FROM node_parents p WHERE p.child_id = n.id AND p.parent_id = ?))`, []any{id22}},
+			`(n.id IN (SELECT p.child_id FROM node_parents p WHERE p.parent_id = ?))`, []any{id22}},
 		{"Labels", `labels:x`,
-			`(EXISTS (SELECT 1 FROM node_labels l WHERE l.node_id = n.id AND l.label = ?))`, []any{"x"}},
+			`(n.id IN (SELECT l.node_id FROM node_labels l WHERE l.label = ?))`, []any{"x"}},
 		{"ID", `id:AbC`, `(n.id = ?)`, []any{"AbC"}},
 		{"NameFolded", `name:"STRASSE\ File.TXT"`, `(n.name_key = ?)`, []any{"strasse file.txt"}},
 		{"NameEszett", `name:Straße`, `(n.name_key = ?)`, []any{"strasse"}},
@@ -122,6 +122,60 @@ func TestCompileEmptyLists(t *testing.T) {
 		if got, _, err := filter.Compile(tt.in); err != nil || got != tt.want {
 			t.Errorf("Compile(%#v) = %q, %v, want %q", tt.in, got, err, tt.want)
 		}
+	}
+}
+
+// TestCompilePrefixRanges checks the range PrefixRanges adds in front of
+// a pattern with a literal start, and nothing else.
+func TestCompilePrefixRanges(t *testing.T) {
+	o := filter.Options{PrefixRanges: true}
+	for _, tt := range []struct {
+		in        string
+		wantWhere string
+		wantArgs  []any
+	}{
+		{`name:IMG_*`, `(n.name_key >= ? AND n.name_key < ? AND (n.name_key LIKE ? ESCAPE '\'))`, []any{"img_", "img`", `img\_%`}},
+		{`name:ab*c*`, `(n.name_key >= ? AND n.name_key < ? AND (n.name_key LIKE ? ESCAPE '\'))`, []any{"ab", "ac", `ab%c%`}},
+		{`name:é*`, `(n.name_key >= ? AND n.name_key < ? AND (n.name_key LIKE ? ESCAPE '\'))`, []any{"é", "\xc3\xaa", `é%`}},
+		{`contentProperties.md5:ABC*`, `(n.md5 >= ? AND n.md5 < ? AND (n.md5 LIKE ? ESCAPE '\'))`, []any{"abc", "abd", `abc%`}},
+		{`name:*abc`, `(n.name_key LIKE ? ESCAPE '\')`, []any{`%abc`}},
+		{`name:abc`, `(n.name_key = ?)`, []any{"abc"}},
+		{`description:abc*`, `(LOWER(n.description) LIKE ? ESCAPE '\')`, []any{`abc%`}},
+	} {
+		e, err := filter.Parse(tt.in)
+		if err != nil {
+			t.Fatalf("Parse(%q) error: %v", tt.in, err)
+		}
+		where, args, err := filter.CompileWith(e, o)
+		if err != nil {
+			t.Fatalf("CompileWith(%q) error: %v", tt.in, err)
+		}
+		if where != tt.wantWhere {
+			t.Errorf("CompileWith(%q) where = %s, want %s", tt.in, where, tt.wantWhere)
+		}
+		if diff := cmp.Diff(tt.wantArgs, args); diff != "" {
+			t.Errorf("CompileWith(%q) args mismatch (-want +got):\n%s", tt.in, diff)
+		}
+	}
+}
+
+// TestCompileLinkArrays checks the PostgreSQL form of parents: and labels:.
+func TestCompileLinkArrays(t *testing.T) {
+	e, err := filter.Parse(`labels:x OR NOT parents:` + id22)
+	if err != nil {
+		t.Fatal(err)
+	}
+	where, args, err := filter.CompileWith(e, filter.Options{LinkArrays: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `((n.id = ANY (ARRAY(SELECT l.node_id FROM node_labels l WHERE l.label = ?))) OR ` +
+		`((n.id = ANY (ARRAY(SELECT p.child_id FROM node_parents p WHERE p.parent_id = ?))) IS NOT TRUE))`
+	if where != want {
+		t.Errorf("where = %s, want %s", where, want)
+	}
+	if diff := cmp.Diff([]any{"x", id22}, args); diff != "" {
+		t.Errorf("args mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -242,11 +296,16 @@ func insertFixtures(t *testing.T, db *sql.DB) {
 
 func queryIDs(t *testing.T, db *sql.DB, q string) []string {
 	t.Helper()
+	return queryIDsWith(t, db, q, filter.Options{})
+}
+
+func queryIDsWith(t *testing.T, db *sql.DB, q string, o filter.Options) []string {
+	t.Helper()
 	e, err := filter.Parse(q)
 	if err != nil {
 		t.Fatalf("Parse(%q) error: %v", q, err)
 	}
-	where, args, err := filter.Compile(e)
+	where, args, err := filter.CompileWith(e, o)
 	if err != nil {
 		t.Fatalf("Compile(%q) error: %v", q, err)
 	}
@@ -304,6 +363,9 @@ func TestSQLite(t *testing.T) {
 		{"NameFoldingUpper", `name:STRASSE.JPG`, []string{"file2"}},
 		{"NameFoldingEszett", `name:"straße.jpg"`, []string{"file2"}},
 		{"NamePrefix", `name:image*`, []string{"file3", "file4"}},
+		{"NamePrefixFolded", `name:STRAß*`, []string{"file2"}},
+		{"NamePrefixWhole", `name:abc*`, []string{"file9"}},
+		{"NamePrefixNone", `name:zzz*`, []string{}},
 		{"NameSuffix", `name:*.JPG`, []string{"file2", "file3"}},
 		{"NameInfix", `name:*file*`, []string{"file1"}},
 		{"NamePercentLiteral", `name:100%*`, []string{"file6"}},
@@ -350,10 +412,12 @@ func TestSQLite(t *testing.T) {
 		{"NotHiddenTrue", `NOT settings.hidden:true AND isRoot:true`, []string{rootID}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got := queryIDs(t, db, tt.q)
 			want := slices.Sorted(slices.Values(tt.want))
-			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("query %q mismatch (-want +got):\n%s", tt.q, diff)
+			for _, o := range []filter.Options{{}, {PrefixRanges: true}} {
+				got := queryIDsWith(t, db, tt.q, o)
+				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("query %q with %+v mismatch (-want +got):\n%s", tt.q, o, diff)
+				}
 			}
 		})
 	}

@@ -64,6 +64,9 @@ func buildList(t *testing.T, s meta.Store) *listData {
 		n.CreatedAt = clock(-time.Duration(i) * time.Second)
 		n.ModifiedAt = clock(time.Duration(i%13) * time.Minute)
 		n.ChangeSeq = int64(i + 1)
+		if i%10 == 3 {
+			n.Labels = []string{"tagged", fmt.Sprintf("l%d", i%3)}
+		}
 		nodes = append(nodes, n)
 	}
 	for j := range 40 {
@@ -93,7 +96,11 @@ func buildList(t *testing.T, s meta.Store) *listData {
 
 	d.bobNodes = []*drive.Node{bobRoot}
 	for j := range 10 {
-		d.bobNodes = append(d.bobNodes, file(d.bob.ID, pNames[j], 100, "text/plain", bobRoot.ID))
+		n := file(d.bob.ID, pNames[j], 100, "text/plain", bobRoot.ID)
+		if j == 3 {
+			n.Labels = []string{"tagged"}
+		}
+		d.bobNodes = append(d.bobNodes, n)
 	}
 	insert(t, s, d.bobNodes[1:]...)
 	return d
@@ -413,6 +420,17 @@ func testListFilter(t *testing.T, s meta.Store) {
 		}},
 		{`parents:` + d.q.ID + ` OR name:"multi.bin"`, "", func(n *drive.Node) bool {
 			return hasParent(n, d.q.ID) || n.Name == "multi.bin"
+		}},
+		// Link terms inside an OR and under NOT (stores may turn them into
+		// index conditions).
+		{`labels:tagged OR (kind:FILE AND name:bar*)`, "", func(n *drive.Node) bool {
+			return slices.Contains(n.Labels, "tagged") || n.Kind == drive.KindFile && strings.HasPrefix(drive.NameKey(n.Name), "bar")
+		}},
+		{`kind:FILE AND NOT labels:tagged AND NOT parents:` + d.q.ID, "", func(n *drive.Node) bool {
+			return n.Kind == drive.KindFile && !slices.Contains(n.Labels, "tagged") && !hasParent(n, d.q.ID)
+		}},
+		{`labels:l1 OR labels:l2`, d.p.ID, func(n *drive.Node) bool {
+			return (slices.Contains(n.Labels, "l1") || slices.Contains(n.Labels, "l2")) && hasParent(n, d.p.ID)
 		}},
 	} {
 		want := sorted(where(d.nodes, tt.keep), keys)

@@ -62,7 +62,12 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		write.Close()
 		return nil, err
 	}
-	read, err := sql.Open("sqlite", dsn("deferred", "query_only(1)"))
+	// Readers map the file (up to SQLite's 2 GiB limit) instead of
+	// reading it through each connection's 2 MiB page cache: a full
+	// changes sync or a filtered listing of a large account reads many
+	// more pages than that (a filter over a folder of 10,000 children
+	// took 77 ms instead of 25 in an account of 1M nodes).
+	read, err := sql.Open("sqlite", dsn("deferred", "query_only(1)", "mmap_size(2147418112)"))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
