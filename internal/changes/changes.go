@@ -217,7 +217,7 @@ func (f *Feed) read(ctx context.Context, tx meta.Tx, userID string, after int64,
 	}
 	missing := false
 	for _, w := range wire {
-		rows = append(rows, row{seq: w.ChangeSeq, purged: w.Status == drive.StatusPurged, json: w.JSON})
+		rows = append(rows, row{seq: w.ChangeSeq, purged: w.Purged, json: w.JSON})
 		missing = missing || w.JSON == nil
 	}
 	if !missing {
@@ -237,8 +237,8 @@ func (f *Feed) read(ctx context.Context, tx meta.Tx, userID string, after int64,
 		if w.JSON != nil {
 			continue
 		}
-		if nodes[i].ID != w.ID {
-			return nil, drive.Errorf("changes.Stream", drive.Internal, "changed node %d is %s, its rendering is of %s", i, nodes[i].ID, w.ID)
+		if nodes[i].ChangeSeq != w.ChangeSeq {
+			return nil, drive.Errorf("changes.Stream", drive.Internal, "changed node %d has change number %d, its rendering %d", i, nodes[i].ChangeSeq, w.ChangeSeq)
 		}
 		b, err := f.Render(nodes[i])
 		if err != nil {

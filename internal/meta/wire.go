@@ -23,14 +23,15 @@ type WireTx interface {
 
 // WireNode is one row of ChangedWire.
 type WireNode struct {
-	ID        string
+	// ChangeSeq is the node's change number, unique among its user's
+	// nodes: the row of Changed with the same number is the same node.
 	ChangeSeq int64
-	Status    drive.Status
+	// Purged is whether the node is a PURGED tombstone.
+	Purged bool
 	// JSON is the node's rendering as the store's WireFunc made it from
 	// the node as it is now, or nil when the store holds none that is
 	// current: the row was written by a store without a WireFunc (or by
 	// a version from before the column), and not backfilled since. The
-	// caller then renders the node itself. The bytes are valid until the
-	// transaction ends.
+	// caller then renders the node itself.
 	JSON []byte
 }

@@ -58,13 +58,13 @@ func checkWire(t *testing.T, s meta.Store, render meta.WireFunc, userID, after s
 			return fmt.Errorf("ChangedWire returned %d rows, Changed %d", len(rows), len(nodes))
 		}
 		for i, w := range rows {
-			n, err := tx.Node(ctx, userID, w.ID)
+			n, err := tx.Node(ctx, userID, nodes[i].ID)
 			if err != nil {
 				return err
 			}
-			if nodes[i].ID != w.ID || w.ChangeSeq != n.ChangeSeq || w.Status != n.Status {
-				t.Errorf("after %s: ChangedWire row %d = %s seq %d %s, want %s seq %d %s", after, i,
-					w.ID, w.ChangeSeq, w.Status, n.ID, n.ChangeSeq, n.Status)
+			if w.ChangeSeq != n.ChangeSeq || w.Purged != (n.Status == drive.StatusPurged) {
+				t.Errorf("after %s: ChangedWire row %d = seq %d purged %v, want %s seq %d %s", after, i,
+					w.ChangeSeq, w.Purged, n.ID, n.ChangeSeq, n.Status)
 			}
 			if w.JSON == nil {
 				missing++

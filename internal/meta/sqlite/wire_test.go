@@ -66,7 +66,7 @@ func TestWireStaleAfterOldWriter(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if len(rows) != 1 || rows[0].ID != dir.ID {
+			if len(rows) != 1 || rows[0].ChangeSeq != 2 {
 				t.Fatalf("ChangedWire(after 1) = %+v, want the folder", rows)
 			}
 			out = rows[0].JSON

@@ -1,0 +1,86 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clouddrive/clouddrive/acd"
+	"github.com/clouddrive/clouddrive/internal/bench"
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/drivetest"
+	"github.com/clouddrive/clouddrive/internal/meta"
+)
+
+// BenchmarkChangesHTTP is a full first sync of a 20,000-node account
+// through POST /changes on the embedded stores, over loopback HTTP; it
+// reports nodes/s. "read" discards the body (the server's side); "decode"
+// parses every line as a client does, on the same CPUs.
+func BenchmarkChangesHTTP(b *testing.B) {
+	ctx := context.Background()
+	s := drivetest.New(b, drivetest.Options{Stores: "embedded"})
+	tok := s.Token("bench")
+	var u *drive.User
+	err := s.App.Meta.View(ctx, func(tx meta.Tx) error {
+		var err error
+		u, err = tx.UserByName(ctx, "bench")
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 20000
+	if _, err := bench.Seed(ctx, s.App.Meta, u.ID, u.RootID, n, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{DisableCompression: true, ReadBufferSize: 256 << 10}}
+	sync := func(b *testing.B, decode bool) int {
+		req, err := http.NewRequest("POST", s.URL+"/drive/v1/changes", strings.NewReader(`{}`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if !decode {
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				b.Fatal(err)
+			}
+			return n + 1
+		}
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		got := 0
+		for sc.Scan() {
+			var set acd.ChangeSet
+			if err := json.Unmarshal(sc.Bytes(), &set); err != nil {
+				b.Fatal(err)
+			}
+			got += len(set.Nodes)
+		}
+		return got
+	}
+	for _, decode := range []bool{false, true} {
+		name := "read"
+		if decode {
+			name = "decode"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := sync(b, decode); got != n+1 {
+					b.Fatalf("synced %d nodes, want %d", got, n+1)
+				}
+			}
+			b.ReportMetric(float64(b.N*(n+1))/b.Elapsed().Seconds(), "nodes/s")
+		})
+	}
+}
