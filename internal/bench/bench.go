@@ -58,6 +58,11 @@ type Config struct {
 	KeepDir            bool
 	ServerLog          io.Writer
 	MachineDescription string
+
+	// LargeDB and LargeBlobs, if LargeDB is set, run the changes section
+	// a second time on these stores (a PostgreSQL URL and, say, an S3
+	// URL), in a schema and under a prefix of their own, dropped after.
+	LargeDB, LargeBlobs string
 }
 
 // Full and Quick are the two standard sizes.

@@ -4,6 +4,12 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/clouddrive/clouddrive/internal/app"
+	"github.com/clouddrive/clouddrive/internal/changes"
+	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/httpapi"
+	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 func TestPercentile(t *testing.T) {
@@ -51,5 +57,46 @@ func TestHumanSize(t *testing.T) {
 		if got := humanSize(in); got != want {
 			t.Errorf("humanSize(%d) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestSeedTree checks the layout of the changes section's account: n
+// nodes besides the root, bigChildren of them in the folder "big".
+func TestSeedTree(t *testing.T) {
+	ctx := t.Context()
+	cfg := app.Config{DataDir: t.TempDir()}
+	m, err := app.OpenMeta(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := app.AdminToken(ctx, cfg, m, "sync", 0); err != nil {
+		t.Fatal(err)
+	}
+	var u *drive.User
+	if err := m.View(ctx, func(tx meta.Tx) error { u, err = tx.UserByName(ctx, "sync"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	big, err := seedTree(ctx, m, u, 2500, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed := &changes.Feed{Meta: m, Render: httpapi.NodeWire}
+	n := 0
+	if _, err := feed.Stream(ctx, u.ID, changes.Request{}, func(s changes.Set) error { n += s.Len(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2501 {
+		t.Errorf("the account has %d nodes, want 2501 (the root and 2500)", n)
+	}
+	err = m.View(ctx, func(tx meta.Tx) error {
+		pg, err := tx.List(ctx, meta.Query{UserID: u.ID, Parent: big, Limit: 1})
+		if err == nil && pg.Total != 300 {
+			t.Errorf("big has %d children, want 300", pg.Total)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

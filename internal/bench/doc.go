@@ -16,8 +16,13 @@
 //     p99 latency, from N concurrent clients, over HTTP and straight
 //     through the node service in-process (the "raw store"), so the HTTP
 //     layer's cost shows as a ratio;
-//   - changes: nodes per second of a full first sync of an account with
-//     many nodes through POST /changes, against the feed read in-process.
+//   - changes: one large account (a folder of ListChildren children, the
+//     rest in folders of 1,000): nodes per second of a full first sync
+//     through POST /changes against the feed read in-process, incremental
+//     polls of 100 changes, pages of the large folder and filter queries
+//     from one client and from many, against the node service in-process;
+//     with Config.LargeDB the same again on PostgreSQL (and S3), on a copy
+//     of the account (large.go).
 //
 // When an rclone binary is found (scripts/rclone-compat.sh builds v1.65.2),
 // `rclone serve webdav` of a local directory is a second reference for the
