@@ -25,7 +25,7 @@ import (
 func newServe(stdout, stderr io.Writer) *cobra.Command {
 	var addr, data, publicURL, contentURL, logFormat, logLevel, tlsCert, tlsKey string
 	var shutdown, gcInterval, gcGrace, tokenTTL, webhookTimeout, trashRetention time.Duration
-	var webhookInternal, anyHost bool
+	var webhookInternal, anyHost, keepGPS bool
 	var defaultQuota string
 	var limits ratelimit.Limits
 	var perToken, perUser float64
@@ -129,6 +129,7 @@ certificate and key from the same files.`,
 				return fmt.Errorf("setting trash-retention: must not be negative (0 keeps the trash for ever)")
 			}
 			cfg.TrashRetention = trashRetention
+			cfg.KeepGPS = keepGPS
 			a, err := app.Open(ctx, cfg)
 			if err != nil {
 				return err
@@ -227,6 +228,8 @@ certificate and key from the same files.`,
 	cmd.Flags().DurationVar(&webhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook delivery attempt may take")
 	cmd.Flags().BoolVar(&webhookInternal, "webhook-allow-internal", false,
 		"let webhooks deliver to loopback, private and link-local addresses (refused by default, against SSRF)")
+	cmd.Flags().BoolVar(&keepGPS, "keep-gps", false,
+		"keep the GPS position (contentProperties.image latitude/longitude) of uploaded photos; by default it is dropped, since it says where the owner was")
 	guard = addLimitFlags(cmd)
 	metricsFlags = addMetricsFlags(cmd)
 	cmd.Flags().Bool("print-config", false, "print the effective settings (secrets masked) with their sources, then exit")
