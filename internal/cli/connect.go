@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -245,16 +244,7 @@ var errUnknownClient = errors.New("unknown client")
 func (e *Env) probeClient(ctx context.Context, server string, app savedApp) error {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"clouddrive-connect-probe"},
 		"client_id": {app.ClientID}, "client_secret": {app.ClientSecret}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, server+"/auth/o2/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	hc := e.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := hc.Do(req)
+	resp, err := e.postForm(ctx, server+"/auth/o2/token", form)
 	if err != nil {
 		return err
 	}

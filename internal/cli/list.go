@@ -285,7 +285,7 @@ cache (synced first if it never was), with a count at the end.
 				return err
 			}
 			if !o.quiet {
-				fmt.Fprintf(env.Stdout, "\n%d folders, %d files\n", folders, files)
+				fmt.Fprintf(env.Stdout, "\n%s, %s\n", plural(folders, "folder"), plural(files, "file"))
 			}
 			return nil
 		}),

@@ -224,16 +224,7 @@ func (e *Env) revoke(ctx context.Context, c *Credentials) error {
 		return nil
 	}
 	form := url.Values{"token": {c.Token.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {c.ClientID}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.Server, "/")+"/auth/o2/revoke", strings.NewReader(form.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	hc := e.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := hc.Do(req)
+	resp, err := e.postForm(ctx, strings.TrimSuffix(c.Server, "/")+"/auth/o2/revoke", form)
 	if err != nil {
 		return err
 	}
@@ -242,4 +233,19 @@ func (e *Env) revoke(ctx context.Context, c *Credentials) error {
 		return fmt.Errorf("revocation answered %s", resp.Status)
 	}
 	return nil
+}
+
+// postForm POSTs an OAuth form to target with the environment's HTTP client
+// (a 30 s timeout when none is set).
+func (e *Env) postForm(ctx context.Context, target string, form url.Values) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	hc := e.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return hc.Do(req)
 }
