@@ -38,7 +38,7 @@ scopes clouddrive:read_all and clouddrive:write.`,
 	}
 	dataFlag(token, &data)
 	token.Flags().DurationVar(&ttl, "ttl", 30*24*time.Hour, "token lifetime; 0 never expires")
-	admin.AddCommand(token, newAdminUser(stdout), newAdminApp(stdout), newAdminWebhook(stdout))
+	admin.AddCommand(token, newAdminUser(stdout), newAdminApp(stdout), newAdminWebhook(stdout), newAdminMedia(stdout))
 	admin.AddCommand(newAdminOps(stdout)...)
 	return admin
 }
