@@ -351,10 +351,12 @@ func (r *runner) download(ctx context.Context, url, token string, off, length in
 	return io.CopyBuffer(struct{ io.Writer }{io.Discard}, resp.Body, buf)
 }
 
-// median runs fn reps times and returns the median duration.
+// median runs fn reps times, each after settle, and returns the median
+// duration.
 func median(reps int, fn func() error) (time.Duration, error) {
 	var ds []time.Duration
 	for range max(reps, 1) {
+		settle()
 		t0 := time.Now()
 		if err := fn(); err != nil {
 			return 0, err
@@ -466,6 +468,7 @@ func (r *runner) small(ctx context.Context) error {
 		var wg sync.WaitGroup
 		var firstErr error
 		var mu sync.Mutex
+		settle()
 		t0 := time.Now()
 		for range c.Clients {
 			wg.Add(1)
