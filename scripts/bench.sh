@@ -8,6 +8,10 @@
 #   scripts/bench.sh --sections meta,changes --clients 16   (see clouddrive bench --help)
 #   scripts/bench.sh --go       the Go micro-benchmarks, compared with the
 #                               baseline in bench/ through benchstat
+#   scripts/bench.sh --scale-out --sections changes
+#                               also runs the changes section on a throwaway
+#                               PostgreSQL and versitygw (scripts/ci-services.sh,
+#                               started here and stopped on exit)
 #
 # nginx (Debian's nginx-light) is installed when missing; it runs in the
 # foreground as a child of the benchmark with its own temporary prefix,
@@ -33,6 +37,20 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+args=()
+for a in "$@"; do
+  if [ "$a" = "--scale-out" ]; then
+    eval "$(scripts/ci-services.sh ports)"
+    export CLOUDDRIVE_PG_PORT CLOUDDRIVE_S3_PORT
+    trap 'scripts/ci-services.sh stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+    eval "$(scripts/ci-services.sh start)"
+    export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
+    args+=(--db "$CLOUDDRIVE_TEST_PG_DSN" --blobs "s3://clouddrive-bench?endpoint=$CLOUDDRIVE_TEST_S3&region=$AWS_REGION")
+  else
+    args+=("$a")
+  fi
+done
+set -- "${args[@]}"
 go build -o "$tmp/clouddrive" ./cmd/clouddrive
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
