@@ -73,7 +73,7 @@ type Config struct {
 	// KeepGPS keeps the GPS position of uploaded photos in
 	// contentProperties.image (serve --keep-gps); off by default.
 	KeepGPS bool
-	Logger       *slog.Logger
+	Logger  *slog.Logger
 	// Now defaults to time.Now.
 	Now drive.Clock
 	// NewID defaults to drive.NewID (tests inject deterministic ids).
@@ -262,7 +262,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	api.MetricsToken, api.MetricsPublic = cfg.MetricsToken, cfg.MetricsPublic
 	api.ContentURL = cfg.ContentURL
 	api.Metrics = mx
-	api.Thumbs = &thumbnail.Service{Meta: tm, Blobs: tb, Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail")}
+	api.Thumbs = &thumbnail.Service{Meta: tm, Blobs: tb, Now: cfg.Now, Logger: cfg.Logger.With("component", "thumbnail"),
+		FFmpeg: ffmpegPath()}
 	hasher := &auth.Hasher{Max: cfg.PasswordHashes}
 	api.Shares = &share.Service{Meta: tm, Nodes: svc, Now: cfg.Now, NewID: cfg.NewID, Key: key, Hasher: hasher}
 	api.Webhooks = &webhook.Service{Meta: tm, Now: cfg.Now, NewID: cfg.NewID, Wake: hooks.Wake}

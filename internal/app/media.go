@@ -12,3 +12,9 @@ func (cfg Config) mediaExtractor() *media.Extractor {
 	probe, _ := exec.LookPath("ffprobe")
 	return &media.Extractor{KeepGPS: cfg.KeepGPS, FFprobe: probe, Logger: cfg.Logger}
 }
+
+// ffmpegPath is ffmpeg on PATH, which renders video thumbnails, or "".
+func ffmpegPath() string {
+	p, _ := exec.LookPath("ffmpeg")
+	return p
+}

@@ -17,8 +17,10 @@ func (s *Server) wantsThumbnail(r *http.Request) bool {
 }
 
 // serveThumbnail answers a download with viewBox: 200 and a JPEG fitting
-// the box (never ranged), 304 when If-None-Match matches, 400 for a
-// viewBox that is not a size or content that is not a supported image.
+// the box (never ranged; a frame for a video when the server has ffmpeg),
+// 304 when If-None-Match matches, 400 for a viewBox that is not a size or
+// content that is not a supported image or video, 404 for a video when
+// ffmpeg is not installed.
 // A thumbnail is made from user bytes: it has their headers
 // (usercontent.go), and is always a JPEG this server encoded, inline.
 func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, n *drive.Node) {

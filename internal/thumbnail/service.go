@@ -1,5 +1,7 @@
 // Package thumbnail makes JPEG thumbnails of images (GET
-// {content}/nodes/{id}/content?viewBox=N) and caches them as derived blobs.
+// {content}/nodes/{id}/content?viewBox=N), and of videos from a frame that
+// ffmpeg renders when it is installed (video.go), and caches them as
+// derived blobs.
 //
 // Sources may be JPEG, PNG, GIF (first frame), BMP, TIFF or WebP; the
 // format is sniffed from the content, not taken from the name. A thumbnail
@@ -41,6 +43,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 
@@ -60,8 +63,14 @@ type Service struct {
 	// Concurrency bounds how many thumbnails are generated at once
 	// (default 2).
 	Concurrency int
+	// FFmpeg is the path of ffmpeg, which renders a frame of a video for
+	// its thumbnail; empty: videos have none (see video.go).
+	FFmpeg string
+	// FrameTimeout bounds one ffmpeg run (default media.DefaultTimeout).
+	FrameTimeout time.Duration
 
 	once      sync.Once
+	noFFmpeg  sync.Once
 	sem       *semaphore.Weighted
 	generated atomic.Int64
 }
@@ -80,8 +89,8 @@ func Variant(box Box) string { return fmt.Sprintf("thumb1-jpeg-%dx%d", box.W, bo
 
 // Open returns the thumbnail of the FILE node n fitting box, and its size
 // in bytes, from the cache or freshly rendered. A node that is not an
-// image in a supported format, or whose image exceeds the limits, gives an
-// Invalid error.
+// image in a supported format or a video, or whose image exceeds the
+// limits, gives an Invalid error; a video without ffmpeg gives NotFound.
 func (s *Service) Open(ctx context.Context, n *drive.Node, box Box) (io.ReadCloser, int64, error) {
 	const op = "thumbnail.Open"
 	if n.Kind != drive.KindFile || n.Content == nil {
@@ -124,19 +133,29 @@ func (s *Service) render(ctx context.Context, n *drive.Node, box Box) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := sniff(head); !ok {
+	_, image := sniff(head)
+	video := !image && isVideo(n, head)
+	if !image && !video {
 		return nil, unsupported()
 	}
 	lim := s.Limits.withDefaults()
-	if n.Content.Size > lim.MaxSourceBytes {
+	if image && n.Content.Size > lim.MaxSourceBytes {
 		return nil, tooLarge("file size")
+	}
+	if video && s.FFmpeg == "" {
+		return s.videoFrame(ctx, n) // the error, logged once
 	}
 	s.once.Do(func() { s.sem = semaphore.NewWeighted(int64(cmp.Or(max(s.Concurrency, 0), 2))) })
 	if err := s.sem.Acquire(ctx, 1); err != nil {
 		return nil, drive.E("thumbnail.render", drive.Unavailable, "request cancelled", err)
 	}
 	defer s.sem.Release(1)
-	data, err := s.read(ctx, n.Content.BlobKey, n.Content.Size)
+	var data []byte
+	if video {
+		data, err = s.videoFrame(ctx, n)
+	} else {
+		data, err = s.read(ctx, n.Content.BlobKey, n.Content.Size)
+	}
 	if err != nil {
 		return nil, err
 	}
