@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,36 +82,17 @@ func StartNginx(ctx context.Context, bin, dir string) (*Nginx, error) {
 	if err := n.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: start nginx: %w", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-		if err == nil {
-			c.Close()
-			return n, nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			n.Stop()
-			logb, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			return nil, fmt.Errorf("bench: nginx did not come up: %s %s", n.out.String(), logb)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitListening(ctx, "127.0.0.1:"+strconv.Itoa(port), 10*time.Second); err != nil {
+		n.Stop()
+		logb, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return nil, fmt.Errorf("bench: nginx did not come up: %s %s", n.out.String(), logb)
 	}
+	return n, nil
 }
 
 // Stop ends nginx (SIGQUIT would wait for connections; SIGTERM is quick).
 func (n *Nginx) Stop() {
-	if n.cmd == nil || n.cmd.Process == nil {
-		return
-	}
-	_ = n.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = n.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = n.cmd.Process.Kill()
-		<-done
-	}
+	stopProcess(n.cmd)
 	n.cmd = nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,35 +46,16 @@ func StartRclone(ctx context.Context, bin, dir string) (*Rclone, error) {
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: start rclone: %w", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return r, nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			r.Stop()
-			return nil, fmt.Errorf("bench: rclone did not come up: %s", r.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitListening(ctx, addr, 10*time.Second); err != nil {
+		r.Stop()
+		return nil, fmt.Errorf("bench: rclone did not come up: %s", r.out.String())
 	}
+	return r, nil
 }
 
 // Stop ends rclone.
 func (r *Rclone) Stop() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = r.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-done
-	}
+	stopProcess(r.cmd)
 	r.cmd = nil
 }
 
