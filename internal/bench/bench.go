@@ -627,6 +627,30 @@ type metaTarget struct {
 	query       func(ctx context.Context, filters string) error
 }
 
+// listAll lists folder page by page to its end, recording each page's
+// latency in lat and counting pages, and checks it saw want children.
+func (t metaTarget) listAll(ctx context.Context, folder string, want int, lat *Latencies, pages *atomic.Int64) error {
+	tok, seen := "", 0
+	for {
+		s := time.Now()
+		next, n, err := t.listPage(ctx, folder, tok)
+		if err != nil {
+			return err
+		}
+		lat.Add(time.Since(s))
+		pages.Add(1)
+		seen += n
+		if next == "" {
+			break
+		}
+		tok = next
+	}
+	if seen != want {
+		return fmt.Errorf("listing saw %d children, want %d", seen, want)
+	}
+	return nil
+}
+
 func (r *runner) meta(ctx context.Context) error {
 	c := r.cfg
 	// Raw: the node service of an app opened in this process.
@@ -780,25 +804,7 @@ func (r *runner) meta(ctx context.Context) error {
 		lat = &Latencies{}
 		t0 := time.Now()
 		_, _, err = measure(ctx, c.Clients, lists, func(ctx context.Context, cl, i int) error {
-			tok, seen := "", 0
-			for {
-				s := time.Now()
-				next, n, err := t.listPage(ctx, big, tok)
-				if err != nil {
-					return err
-				}
-				lat.Add(time.Since(s))
-				pages.Add(1)
-				seen += n
-				if next == "" {
-					break
-				}
-				tok = next
-			}
-			if seen != c.ListChildren {
-				return fmt.Errorf("listing saw %d children, want %d", seen, c.ListChildren)
-			}
-			return nil
+			return t.listAll(ctx, big, c.ListChildren, lat, &pages)
 		})
 		if err != nil {
 			return fmt.Errorf("%s list: %w", sd.name, err)

@@ -483,25 +483,7 @@ func (r *runner) largeReads(ctx context.Context, t metaTarget, big string) ([]Ro
 		lat := &Latencies{}
 		t0 := time.Now()
 		_, _, err := measure(ctx, clients, lists, func(ctx context.Context, _, _ int) error {
-			start, seen := "", 0
-			for {
-				s := time.Now()
-				next, n, err := t.listPage(ctx, big, start)
-				if err != nil {
-					return err
-				}
-				lat.Add(time.Since(s))
-				pages.Add(1)
-				seen += n
-				if next == "" {
-					break
-				}
-				start = next
-			}
-			if seen != children {
-				return fmt.Errorf("listing saw %d children, want %d", seen, children)
-			}
-			return nil
+			return t.listAll(ctx, big, children, lat, &pages)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list: %w", err)
