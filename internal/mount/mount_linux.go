@@ -141,6 +141,16 @@ func (mt *Mounted) Unmount() error {
 		default:
 		}
 		err := mt.srv.Unmount()
+		if err != nil {
+			// Unmounted from outside at the same moment (fusermount3 -u
+			// then Ctrl-C): fusermount3 finds nothing mounted, and the
+			// server's loop is about to end on its own.
+			select {
+			case <-mt.gone:
+				err = nil
+			case <-time.After(2 * time.Second):
+			}
+		}
 		if err != nil && os.Geteuid() == 0 {
 			if derr := syscall.Unmount(mt.Dir, syscall.MNT_DETACH); derr == nil {
 				err = nil

@@ -134,10 +134,11 @@ func abort(t *testing.T, dir string, dev uint64) {
 // mountCLI runs `clouddrive mount ARGS... DIR` in the background on a new
 // directory, waits until it serves, and returns the directory and a
 // function that stops the command (as SIGINT does) and returns its exit
-// code and stderr. The mount is always gone when the test ends, even
-// after a failure or a hang: a watchdog aborts the FUSE connection if the
-// test runs past limit.
-func (u *user) mountCLI(limit time.Duration, args ...string) (string, func() (int, string)) {
+// code and stderr, and a function that waits up to a time for the command
+// to return on its own (false if it did not). The mount is always gone
+// when the test ends, even after a failure or a hang: a watchdog aborts
+// the FUSE connection if the test runs past limit.
+func (u *user) mountCLI(limit time.Duration, args ...string) (string, func() (int, string), func(time.Duration) (int, string, bool)) {
 	t := u.t
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "mnt")
@@ -198,8 +199,17 @@ func (u *user) mountCLI(limit time.Duration, args ...string) (string, func() (in
 		})
 		return res.code, res.stderr
 	}
+	exited := func(d time.Duration) (int, string, bool) {
+		select {
+		case r := <-done:
+			done <- r // for stop
+			return r.code, r.stderr, true
+		case <-time.After(d):
+			return 0, "", false
+		}
+	}
 	t.Cleanup(func() { stop() })
-	return dir, stop
+	return dir, stop, exited
 }
 
 // sh runs a command line with a time limit and fails the test on error.
@@ -314,7 +324,7 @@ func TestMount(t *testing.T) {
 	ctx := context.Background()
 	srv := drivetest.New(t, drivetest.Options{DefaultQuota: 10 << 30})
 	u := newUser(t, srv, "mounter")
-	mnt, stop := u.mountCLI(4*time.Minute, "--poll", "20s", "--cache-size", "2M")
+	mnt, stop, _ := u.mountCLI(4*time.Minute, "--poll", "20s", "--cache-size", "2M")
 	src := makeSource(t)
 	root, err := u.c.Root(ctx)
 	if err != nil {
@@ -623,7 +633,7 @@ func TestMountReadOnlyAndQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ro, stopRO := u.mountCLI(2*time.Minute, "--read-only")
+	ro, stopRO, _ := u.mountCLI(2*time.Minute, "--read-only")
 	fi, err := os.Stat(filepath.Join(ro, "kept.txt"))
 	if err != nil || fi.Mode() != 0o444 {
 		t.Errorf("read-only file: %v %v", fi, err)
@@ -641,7 +651,7 @@ func TestMountReadOnlyAndQuota(t *testing.T) {
 		t.Errorf("read-only mount exited %d: %s", code, stderr)
 	}
 
-	rw, stopRW := u.mountCLI(2*time.Minute, "--purge-on-delete", "--poll", "0")
+	rw, stopRW, exitedRW := u.mountCLI(2*time.Minute, "--purge-on-delete", "--poll", "0")
 	f, err := os.Create(filepath.Join(rw, "too big.bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -697,9 +707,12 @@ func TestMountReadOnlyAndQuota(t *testing.T) {
 	}
 	// Unmounted from outside: the command returns on its own.
 	sh(t, rw, "fusermount3", "-u", rw)
-	if code, stderr := stopRW(); code != 0 {
+	if code, stderr, ok := exitedRW(30 * time.Second); !ok {
+		t.Errorf("clouddrive mount still running 30s after fusermount3 -u")
+	} else if code != 0 {
 		t.Errorf("mount unmounted from outside exited %d: %s", code, stderr)
 	}
+	stopRW()
 }
 
 // requests sums the server's request counters (any status) of route,
@@ -755,7 +768,7 @@ func TestMountPendingFiles(t *testing.T) {
 	ctx := context.Background()
 	srv := drivetest.New(t, drivetest.Options{DefaultQuota: 1 << 30})
 	u := newUser(t, srv, "pending")
-	mnt, stop := u.mountCLI(3*time.Minute, "--poll", "1s")
+	mnt, stop, _ := u.mountCLI(3*time.Minute, "--poll", "1s")
 	root, err := u.c.Root(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -984,7 +997,7 @@ func TestMountCreateExisting(t *testing.T) {
 	ctx := context.Background()
 	srv := drivetest.New(t, drivetest.Options{DefaultQuota: 1 << 30})
 	u := newUser(t, srv, "existing")
-	mnt, stop := u.mountCLI(2*time.Minute, "--poll", "0")
+	mnt, stop, _ := u.mountCLI(2*time.Minute, "--poll", "0")
 	root, err := u.c.Root(ctx)
 	if err != nil {
 		t.Fatal(err)
