@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
 )
@@ -37,6 +38,9 @@ type UploadOptions struct {
 	Description string
 	// Properties are set at creation: owner → key → value.
 	Properties map[string]map[string]string
+	// ModTime is the local file's modification time, stored by the server
+	// as contentProperties.mtime; zero sends none.
+	ModTime time.Time
 	// Size is the number of bytes r will yield, if known (-1 or 0 when
 	// unknown); it is passed to Progress as the total.
 	Size int64

@@ -50,6 +50,10 @@ type Content struct {
 	Extension   string
 	Version     int64
 	ContentDate time.Time // zero when unknown
+	// ModTime is the file's modification time as the client gave it
+	// (millisecond precision, UTC); zero when none was given. It is sent
+	// as contentProperties.mtime, a field ACD did not have.
+	ModTime time.Time
 	// Image and Video hold what media extraction read from the bytes
 	// (package media); nil for other files.
 	Image *ImageProps

@@ -3,6 +3,7 @@ package nodes
 import (
 	"context"
 	"io"
+	"time"
 	"unicode/utf8"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
@@ -29,6 +30,9 @@ type UploadOptions struct {
 	LocalID string
 	// ContentType is the content part's Content-Type.
 	ContentType string
+	// ModTime is the client's modification time of the file; zero keeps
+	// none (upload) or the old one (overwrite).
+	ModTime time.Time
 }
 
 func (s *Service) prepare(ctx context.Context, op string, p drive.Principal, in *NewNode, want drive.NodeKind) error {
