@@ -30,8 +30,9 @@ type UploadOptions struct {
 	LocalID string
 	// ContentType is the content part's Content-Type.
 	ContentType string
-	// ModTime is the client's modification time of the file; zero keeps
-	// none (upload) or the old one (overwrite).
+	// ModTime is the client's modification time of the file; zero stores
+	// none (an overwrite without one clears the old: it described other
+	// bytes).
 	ModTime time.Time
 }
 
