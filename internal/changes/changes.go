@@ -29,6 +29,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
@@ -40,6 +41,24 @@ type Request struct {
 	ChunkSize     int // nodes per emitted set; 0 means DefaultChunkSize
 	MaxNodes      int // stop after about this many nodes; 0 means no limit
 	IncludePurged bool
+	// Wait (beyond ACD, at most MaxWait) holds the request until the feed
+	// moves past Checkpoint, Wait elapses or ctx ends.
+	Wait time.Duration
+}
+
+// checkpoint is a decoded Request.Checkpoint.
+type checkpoint struct {
+	epoch string
+	seq   int64
+	ok    bool // false: none, or not one this server made (a reset)
+}
+
+func parseCheckpoint(s string) checkpoint {
+	if s == "" {
+		return checkpoint{}
+	}
+	epoch, seq, ok := DecodeCheckpoint(s)
+	return checkpoint{epoch: epoch, seq: seq, ok: ok}
 }
 
 // DefaultChunkSize is the number of nodes per change set when the client
@@ -108,10 +127,15 @@ type row struct {
 }
 
 // Stream emits the change sets for userID after req.Checkpoint, calling
-// emit for each (at least one, even when nothing changed). It returns
-// complete=false when it stopped because of MaxNodes, in which case the
-// client is expected to call again from the last checkpoint.
+// emit for each (at least one, even when nothing changed), after waiting
+// up to req.Wait for a change. It returns complete=false when it stopped
+// because of MaxNodes, in which case the client is expected to call again
+// from the last checkpoint.
 func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func(Set) error) (complete bool, err error) {
+	from := parseCheckpoint(req.Checkpoint)
+	if err := f.wait(ctx, userID, from, req.Wait); err != nil {
+		return false, err
+	}
 	chunk := req.ChunkSize
 	if chunk <= 0 {
 		chunk = DefaultChunkSize
@@ -130,10 +154,8 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 		// the user and has change number 0.
 		after := int64(-1)
 		reset := true
-		if req.Checkpoint != "" {
-			if epoch, seq, ok := DecodeCheckpoint(req.Checkpoint); ok && epoch == u.Epoch && seq <= current {
-				after, reset = seq, false
-			}
+		if from.ok && from.epoch == u.Epoch && from.seq <= current {
+			after, reset = from.seq, false
 		}
 		includePurged := req.IncludePurged && !reset
 		sent := 0

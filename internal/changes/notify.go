@@ -50,18 +50,15 @@ const RecheckInterval = time.Second
 // MaxWait bounds a long poll.
 const MaxWait = 60 * time.Second
 
-// Wait blocks until the user's change counter moves past the checkpoint,
-// wait elapses or ctx ends. It returns at once when the checkpoint is
-// unknown (the caller will send a reset) or already behind.
-func (f *Feed) Wait(ctx context.Context, userID, checkpoint string, wait time.Duration) error {
-	if wait <= 0 || checkpoint == "" {
+// wait blocks until the user's change counter moves past cp, wait
+// elapses or ctx ends. It returns at once when there is no checkpoint or
+// it is unknown (Stream will send a reset), or already behind.
+func (f *Feed) wait(ctx context.Context, userID string, cp checkpoint, wait time.Duration) error {
+	if wait <= 0 || !cp.ok {
 		return nil
 	}
 	wait = min(wait, MaxWait)
-	epoch, seq, ok := DecodeCheckpoint(checkpoint)
-	if !ok {
-		return nil
-	}
+	epoch, seq := cp.epoch, cp.seq
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	tick := time.NewTicker(RecheckInterval)

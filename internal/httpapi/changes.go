@@ -66,11 +66,8 @@ func (s *Server) postChanges(w http.ResponseWriter, r *http.Request) {
 		s.Metrics.ChangesStreams.Inc()
 		defer s.Metrics.ChangesStreams.Dec()
 	}
-	if err := s.Feed.Wait(r.Context(), p.UserID, in.Checkpoint, time.Duration(in.Wait*float64(time.Second))); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	req := changes.Request{Checkpoint: in.Checkpoint, ChunkSize: in.ChunkSize, MaxNodes: in.MaxNodes, IncludePurged: purged}
+	req := changes.Request{Checkpoint: in.Checkpoint, ChunkSize: in.ChunkSize, MaxNodes: in.MaxNodes, IncludePurged: purged,
+		Wait: time.Duration(in.Wait * float64(time.Second))}
 
 	var out io.Writer = w
 	var gz *gzip.Writer
