@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 
 		{"NodeRoundTrip", testNodeRoundTrip},
 		{"UpdateNodeRoundTrip", testUpdateNodeRoundTrip},
+		{"ModTimeRoundTrip", testModTimeRoundTrip},
 		{"NodeMissing", testNodeMissing},
 		{"NodeOtherUser", testNodeOtherUser},
 
@@ -354,6 +355,9 @@ func checkUTC(t *testing.T, call string, n *drive.Node) {
 	times := map[string]time.Time{"CreatedAt": n.CreatedAt, "ModifiedAt": n.ModifiedAt}
 	if n.Content != nil && !n.Content.ContentDate.IsZero() {
 		times["Content.ContentDate"] = n.Content.ContentDate
+	}
+	if n.Content != nil && !n.Content.ModTime.IsZero() {
+		times["Content.ModTime"] = n.Content.ModTime
 	}
 	for name, tm := range times {
 		if tm.Location() != time.UTC {

@@ -26,6 +26,7 @@ func fullFile(userID, name string, parents ...string) *drive.Node {
 	n.Content.Extension = "jpg"
 	n.Content.Version = 3
 	n.Content.ContentDate = clock(-365*24*time.Hour + 1*time.Millisecond)
+	n.Content.ModTime = clock(-30*24*time.Hour + 456*time.Millisecond)
 	return n
 }
 
@@ -41,7 +42,8 @@ func testNodeRoundTrip(t *testing.T, s meta.Store) {
 	f := fullFile(u.ID, "IMG_0001.JPG", c.ID, a.ID, b.ID)
 	trashedDir := trashed(folder(u.ID, "old", root.ID), "")
 	g := trashed(fullFile(u.ID, "inside-trash.jpg", trashedDir.ID), trashedDir.ID)
-	g.Content.ContentDate = time.Time{} // unknown content date
+	g.Content.ContentDate = time.Time{}       // unknown content date
+	g.Content.ModTime = time.Unix(0, 0).UTC() // the Unix epoch is a time, not "none"
 	g.Labels = nil
 	insert(t, s, f, trashedDir, g)
 
@@ -82,6 +84,7 @@ func testUpdateNodeRoundTrip(t *testing.T, s meta.Store) {
 		ContentType: "image/png",
 		Extension:   "png",
 		Version:     4,
+		// no ModTime: an overwrite without one clears the old
 	}
 	update(t, s, func(ctx context.Context, tx meta.Tx) error { return tx.UpdateNode(ctx, upd) })
 	got, err := getNode(t, s, u.ID, f.ID)
@@ -107,6 +110,49 @@ func testUpdateNodeRoundTrip(t *testing.T, s meta.Store) {
 	missing := folder(u.ID, "ghost", root.ID)
 	err = tryUpdate(t, s, func(ctx context.Context, tx meta.Tx) error { return tx.UpdateNode(ctx, missing) })
 	wantKind(t, "UpdateNode(missing)", err, drive.NotFound)
+}
+
+// testModTimeRoundTrip: a file's modification time is kept at millisecond
+// precision in UTC whatever zone it was given in, replaced and cleared by
+// UpdateNode, and is never stored for folders.
+func testModTimeRoundTrip(t *testing.T, s meta.Store) {
+	u, root := createUser(t, s, "alice")
+	f := file(u.ID, "notes.txt", 5, "text/plain", root.ID)
+	f.Content.ModTime = time.Date(2026, time.December, 7, 12, 0, 0, 123_456_789, time.FixedZone("CET", 3600))
+	d := folder(u.ID, "dir", root.ID)
+	insert(t, s, f, d)
+	read := func(id string) *drive.Node {
+		t.Helper()
+		n, err := getNode(t, s, u.ID, id)
+		if err != nil {
+			t.Fatalf("Node(%s) error: %v", id, err)
+		}
+		return n
+	}
+	got := read(f.ID).Content.ModTime
+	if want := time.Date(2026, time.December, 7, 11, 0, 0, 123_000_000, time.UTC); !got.Equal(want) || got.Location() != time.UTC {
+		t.Errorf("ModTime after InsertNode = %v, want %v", got, want)
+	}
+	if c := read(d.ID).Content; c != nil {
+		t.Errorf("folder Content = %+v, want nil", c)
+	}
+
+	for _, tc := range []struct {
+		name string
+		set  time.Time
+	}{
+		{"replaced", clock(-5 * 365 * 24 * time.Hour)},
+		{"before the epoch", time.Date(1969, time.July, 20, 20, 17, 40, 999_000_000, time.UTC)},
+		{"cleared", time.Time{}},
+	} {
+		n := read(f.ID)
+		n.Content.ModTime = tc.set
+		n.Version++
+		update(t, s, func(ctx context.Context, tx meta.Tx) error { return tx.UpdateNode(ctx, n) })
+		if got := read(f.ID).Content.ModTime; !got.Equal(tc.set) || got.IsZero() != tc.set.IsZero() {
+			t.Errorf("%s: ModTime = %v, want %v", tc.name, got, tc.set)
+		}
+	}
 }
 
 func testNodeMissing(t *testing.T, s meta.Store) {

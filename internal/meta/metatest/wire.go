@@ -162,6 +162,11 @@ func testWireAfterMutations(t *testing.T, s WireStore, render meta.WireFunc) {
 			n.Content.ContentType, n.Content.Extension, n.Content.ContentDate = "text/plain", "txt", time.Time{}
 		}},
 		{"content date", f.ID, func(n *drive.Node) { n.Content.ContentDate = clock(time.Hour + 5*time.Microsecond) }},
+		{"mtime", f.ID, func(n *drive.Node) {
+			n.Content.ModTime = clock(-time.Hour + 7*time.Microsecond).In(time.FixedZone("X", 5400))
+		}},
+		{"mtime cleared", f.ID, func(n *drive.Node) { n.Content.ModTime = time.Time{} }},
+		{"mtime at the epoch", bare.ID, func(n *drive.Node) { n.Content.ModTime = time.Unix(0, 0) }},
 		{"content of a bare file", bare.ID, func(n *drive.Node) {
 			n.Content = &drive.Content{BlobKey: "k", Size: 3, MD5: "d41d8cd98f00b204e9800998ecf8427e", Version: 1}
 		}},

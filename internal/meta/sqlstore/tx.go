@@ -226,13 +226,13 @@ func (t *tx) CurrentSeq(ctx context.Context, userID string) (int64, error) {
 
 const nodeCols = `n.id, n.user_id, n.kind, n.name, n.status, n.is_root, n.description, n.labels,
 	n.created_at, n.modified_at, n.created_by, n.version, n.change_seq, n.trash_root,
-	n.blob_key, n.size, n.md5, n.content_type, n.extension, n.content_version, n.content_date, n.media`
+	n.blob_key, n.size, n.md5, n.content_type, n.extension, n.content_version, n.content_date, n.media, n.mtime`
 
 func scanNode(row interface{ Scan(...any) error }, extra ...any) (*drive.Node, error) {
 	var (
 		n                                     drive.Node
 		name, trashRoot, blobKey, md5, ct, ex sql.NullString
-		size, cver, cdate                     sql.NullInt64
+		size, cver, cdate, mtime              sql.NullInt64
 		mediaJSON                             sql.NullString
 		isRoot                                int
 		labels                                string
@@ -241,7 +241,7 @@ func scanNode(row interface{ Scan(...any) error }, extra ...any) (*drive.Node, e
 	)
 	dest := []any{&n.ID, &n.UserID, &kind, &name, &status, &isRoot, &n.Description, &labels,
 		&created, &modified, &n.CreatedBy, &n.Version, &n.ChangeSeq, &trashRoot,
-		&blobKey, &size, &md5, &ct, &ex, &cver, &cdate, &mediaJSON}
+		&blobKey, &size, &md5, &ct, &ex, &cver, &cdate, &mediaJSON, &mtime}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -268,6 +268,9 @@ func scanNode(row interface{ Scan(...any) error }, extra ...any) (*drive.Node, e
 			Extension:   ex.String,
 			Version:     cver.Int64,
 			ContentDate: fromMS(cdate.Int64),
+		}
+		if mtime.Valid { // 0 is the Unix epoch here, not "none"
+			n.Content.ModTime = time.UnixMilli(mtime.Int64).UTC()
 		}
 		scanMedia(n.Content, mediaJSON)
 	}
@@ -347,7 +350,7 @@ func nodeArgs(n *drive.Node) []any {
 		nameKey = sql.NullString{String: drive.NameKey(n.Name), Valid: true}
 	}
 	var blobKey, md5, ct, ex sql.NullString
-	var size, cver, cdate sql.NullInt64
+	var size, cver, cdate, mtime sql.NullInt64
 	var mediaJSON sql.NullString
 	if c := n.Content; c != nil && n.Kind == drive.KindFile {
 		blobKey, md5, ct, ex = nullStr(c.BlobKey), nullStr(c.MD5), nullStr(c.ContentType), nullStr(c.Extension)
@@ -355,10 +358,11 @@ func nodeArgs(n *drive.Node) []any {
 		cver = sql.NullInt64{Int64: c.Version, Valid: true}
 		cdate = sql.NullInt64{Int64: ms(c.ContentDate), Valid: !c.ContentDate.IsZero()}
 		mediaJSON = mediaArg(c)
+		mtime = sql.NullInt64{Int64: ms(c.ModTime), Valid: !c.ModTime.IsZero()}
 	}
 	return []any{n.UserID, string(n.Kind), name, nameKey, string(n.Status), b2i(n.IsRoot), n.Description, string(labels),
 		ms(n.CreatedAt), ms(n.ModifiedAt), n.CreatedBy, n.Version, n.ChangeSeq, nullStr(n.TrashRoot),
-		blobKey, size, md5, ct, ex, cver, cdate, mediaJSON}
+		blobKey, size, md5, ct, ex, cver, cdate, mediaJSON, mtime}
 }
 
 func (t *tx) InsertNode(ctx context.Context, n *drive.Node) error {
@@ -370,8 +374,8 @@ func (t *tx) InsertNode(ctx context.Context, n *drive.Node) error {
 	args := append(append([]any{n.ID}, nodeArgs(n)...), wire, wireSeq)
 	_, err = t.exec(ctx, `INSERT INTO nodes (id, user_id, kind, name, name_key, status, is_root, description, labels,
 		created_at, modified_at, created_by, version, change_seq, trash_root,
-		blob_key, size, md5, content_type, extension, content_version, content_date, media, wire, wire_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		blob_key, size, md5, content_type, extension, content_version, content_date, media, mtime, wire, wire_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		if t.d.IsUniqueViolation(err) {
 			return drive.E(op, drive.Conflict, "node already exists", err)
@@ -423,7 +427,7 @@ func (t *tx) UpdateNode(ctx context.Context, n *drive.Node) error {
 	args := append(nodeArgs(n)[1:], wire, wireSeq, n.ID, n.UserID)
 	res, err := t.exec(ctx, `UPDATE nodes SET kind = ?, name = ?, name_key = ?, status = ?, is_root = ?, description = ?, labels = ?,
 		created_at = ?, modified_at = ?, created_by = ?, version = ?, change_seq = ?, trash_root = ?,
-		blob_key = ?, size = ?, md5 = ?, content_type = ?, extension = ?, content_version = ?, content_date = ?, media = ?,
+		blob_key = ?, size = ?, md5 = ?, content_type = ?, extension = ?, content_version = ?, content_date = ?, media = ?, mtime = ?,
 		wire = ?, wire_seq = ?
 		WHERE id = ? AND user_id = ?`, args...)
 	if err != nil {

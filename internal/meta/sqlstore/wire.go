@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"time"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
@@ -64,6 +65,9 @@ func storedForm(n *drive.Node) *drive.Node {
 			cc = *n.Content
 		}
 		cc.ContentDate = fromMS(ms(cc.ContentDate))
+		if !cc.ModTime.IsZero() {
+			cc.ModTime = time.UnixMilli(cc.ModTime.UnixMilli()).UTC()
+		}
 		media := mediaArg(&cc) // through the media column and back
 		cc.Image, cc.Video = nil, nil
 		scanMedia(&cc, media)
