@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
-	"github.com/clouddrive/clouddrive/internal/nodes"
 )
 
 // archive is GET {content}/nodes/{id}/archive, a clouddrive extension (ACD
@@ -62,9 +61,9 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	a := &archiver{s: s, zw: zip.NewWriter(w), names: map[string]bool{}}
 	if n.Kind == drive.KindFile {
-		err = a.file(ctx, "", n)
+		err = a.File(ctx, n)
 	} else {
-		err = a.folder(ctx, "", n, map[string]bool{n.ID: true})
+		err = s.Nodes.Walk(ctx, n, a)
 	}
 	if err == nil {
 		err = a.zw.Close()
@@ -81,6 +80,7 @@ type archiver struct {
 	s     *Server
 	zw    *zip.Writer
 	names map[string]bool // folded entry names written so far
+	dirs  []string        // the folders being written, innermost last
 }
 
 // unique returns p, or p with a " (k)" suffix before its extension, such
@@ -104,54 +104,38 @@ func (a *archiver) unique(p string, dir bool) string {
 	}
 }
 
-// folder writes the children of f below dir ("" or "a/b/"); onPath holds
-// the folders being walked, to break cycles.
-func (a *archiver) folder(ctx context.Context, dir string, f *drive.Node, onPath map[string]bool) error {
-	opts := nodes.ListOptions{Parent: f.ID, Sort: "name ASC"}
-	empty := true
-	for {
-		page, err := a.s.Nodes.List(ctx, opts)
-		if err != nil {
-			return err
-		}
-		for _, c := range page.Nodes {
-			switch c.Kind {
-			case drive.KindFile:
-				empty = false
-				if err := a.file(ctx, dir, c); err != nil {
-					return err
-				}
-			case drive.KindFolder:
-				if onPath[c.ID] {
-					continue
-				}
-				empty = false
-				sub := a.unique(dir+zipEntryName(c.Name), true) + "/"
-				onPath[c.ID] = true
-				err := a.folder(ctx, sub, c, onPath)
-				delete(onPath, c.ID)
-				if err != nil {
-					return err
-				}
-			}
-		}
-		if page.NextToken == "" {
-			break
-		}
-		opts.StartToken = page.NextToken
-	}
-	if empty && dir != "" {
-		_, err := a.zw.CreateHeader(&zip.FileHeader{Name: dir, Modified: f.ModifiedAt, Method: zip.Store})
-		return err
-	}
+// Folder starts the entries of folder f: its path below the archived
+// folder, made unique, becomes the directory of what follows until Leave.
+func (a *archiver) Folder(_ context.Context, f *drive.Node) error {
+	a.dirs = append(a.dirs, a.unique(a.dir()+zipEntryName(f.Name), true)+"/")
 	return nil
 }
 
-// file writes one file entry named dir + its name.
-func (a *archiver) file(ctx context.Context, dir string, n *drive.Node) error {
+// Leave ends folder f, writing it as a directory entry when it was empty.
+func (a *archiver) Leave(_ context.Context, f *drive.Node, empty bool) error {
+	dir := a.dir()
+	a.dirs = a.dirs[:len(a.dirs)-1]
+	if !empty {
+		return nil
+	}
+	_, err := a.zw.CreateHeader(&zip.FileHeader{Name: dir, Modified: f.ModifiedAt, Method: zip.Store})
+	return err
+}
+
+// dir is the directory of the entries being written: "" or "a/b/".
+func (a *archiver) dir() string {
+	if len(a.dirs) == 0 {
+		return ""
+	}
+	return a.dirs[len(a.dirs)-1]
+}
+
+// File writes one file entry in the current directory.
+func (a *archiver) File(ctx context.Context, n *drive.Node) error {
 	if n.Content == nil {
 		return nil
 	}
+	dir := a.dir()
 	hdr := &zip.FileHeader{Name: a.unique(dir+zipEntryName(n.Name), false), Modified: n.ModifiedAt, Method: zip.Deflate}
 	if incompressible(n.Content.ContentType, n.Name) {
 		hdr.Method = zip.Store

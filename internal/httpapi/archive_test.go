@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,7 +115,7 @@ func TestArchive(t *testing.T) {
 	root := c.root()
 	top := c.mkdir(root, "Top")
 	sub := c.mkdir(top, "Sub")
-	c.mkdir(top, "Empty")
+	emptyID := c.mkdir(top, "Empty")
 	big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB, compressible
 	fileID := c.upload(top, "a.txt", []byte("hello"))
 	c.upload(sub, "b.jpg", []byte("\xff\xd8not really a jpeg"))
@@ -185,6 +187,31 @@ func TestArchive(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 401 {
 			t.Errorf("status %d, want 401", resp.StatusCode)
+		}
+	})
+	t.Run("FolderWithTwoParents", func(t *testing.T) {
+		// Empty becomes a child of Sub too (the server refuses cycles, so
+		// the walk's own cycle guard is only a defence): it is written at
+		// both places.
+		empty := emptyID
+		req, _ := http.NewRequest("PUT", s.MetadataURL()+"nodes/"+sub+"/children/"+empty, nil)
+		if st, b := c.do(req); st != 200 {
+			t.Fatalf("add parent: %d %s", st, b)
+		}
+		defer func() {
+			req, _ := http.NewRequest("DELETE", s.MetadataURL()+"nodes/"+sub+"/children/"+empty, nil)
+			if st, b := c.do(req); st != 200 {
+				t.Fatalf("remove parent: %d %s", st, b)
+			}
+		}()
+		st, _, b := get(top)
+		if st != 200 {
+			t.Fatalf("status %d: %s", st, b)
+		}
+		got := unzip(t, b)
+		want := []string{"Empty/", "Sub/Empty/", "Sub/b.jpg", "Sub/big.log", "a.txt"}
+		if d := cmp.Diff(want, slices.Sorted(maps.Keys(got))); d != "" {
+			t.Errorf("entries (-want +got):\n%s", d)
 		}
 	})
 	t.Run("ErrOtherUser", func(t *testing.T) {
