@@ -33,6 +33,7 @@ type Client struct {
 	endpointTTL time.Duration
 	now         func() time.Time
 	userAgent   string
+	tus         tusState // resumable uploads (tus.go)
 
 	mu       sync.Mutex
 	metadata *url.URL

@@ -46,9 +46,31 @@ type UploadOptions struct {
 	Size int64
 	// Progress, if set, is called as content bytes are handed to the
 	// network, with the bytes sent so far in the current attempt and
-	// Size. A retry starts again from 0. It is called from the goroutine
-	// that writes the body, never concurrently with itself.
+	// Size. A retry starts again from 0, except for a resumable upload,
+	// where sent is the offset reached in the content: a resumed upload
+	// reports the server's offset first, then counts on from there. It is
+	// called from the goroutine that writes the body, never concurrently
+	// with itself.
 	Progress func(sent, total int64)
+
+	// MD5 of the content (hex), if known: a resumable upload sends it at
+	// creation and the server refuses content with another (400).
+	MD5 string
+	// ResumeURL is the upload URL of an earlier, unfinished resumable
+	// upload of the same bytes to the same destination (as OnResumeURL
+	// reported it, possibly in another process): the upload carries on
+	// from where the server's copy ends. A URL the server no longer knows
+	// (expired, or for other bytes or another destination) starts a new
+	// upload. Setting it makes the upload resumable whatever its size.
+	ResumeURL string
+	// OnResumeURL, if set, is called with the URL of a resumable upload
+	// once the server created it, before its bytes are sent, so a caller
+	// can persist it and pass it as ResumeURL after a crash or a kill.
+	OnResumeURL func(url string)
+	// TerminateOnCancel deletes a resumable upload's staged bytes on the
+	// server when ctx is cancelled, instead of keeping them for a resume
+	// until they expire.
+	TerminateOnCancel bool
 }
 
 // Upload creates a file called name in parentID with the bytes of r,
@@ -65,9 +87,31 @@ type UploadOptions struct {
 //
 // The MD5 of the bytes sent is compared with the server's; a mismatch is
 // a *ChecksumError.
+//
+// Resumable uploads: when o.Size is known and at least the client's
+// threshold (WithResumable, 64 MiB by default), r is an io.ReaderAt or an
+// io.ReadSeeker holding at least o.Size bytes, no Labels, Description or
+// Properties are set, and the server offers tus 1.0 on
+// {contentUrl}uploads/, the bytes go there instead: the server checks
+// name, parent and quota before any byte is sent, the bytes follow in
+// chunks (each with its checksum), and after a failure the upload goes
+// on from the server's offset instead of from the start. See ResumeURL
+// for a resume by another process. A server without that route gets
+// multipart.
 func (c *Client) Upload(ctx context.Context, parentID, name string, r io.Reader, o *UploadOptions) (*acd.Node, error) {
 	if o == nil {
 		o = &UploadOptions{}
+	}
+	t := tusTarget{op: "client.Upload", name: name, parent: parentID}
+	if src, start, ok := c.resumableSource(r, o, t); ok {
+		n, err := c.tusUpload(ctx, t, src, start, o)
+		var ce *ConflictError
+		if errors.As(err, &ce) {
+			return c.uploadConflict(ctx, err, r, o, start)
+		}
+		if !errors.Is(err, errNoTus) {
+			return n, err
+		}
 	}
 	meta, err := json.Marshal(acd.NewNode{Name: name, Kind: KindFile, Parents: []string{parentID}, Labels: o.Labels,
 		Description: o.Description, Properties: o.Properties})
@@ -111,6 +155,13 @@ func (c *Client) Upload(ctx context.Context, parentID, name string, r io.Reader,
 		}
 		return &created, body.verify(name, &created)
 	}
+	return c.uploadConflict(ctx, err, body.r, o, body.start)
+}
+
+// uploadConflict applies o.OnConflict to the failure err of an upload of
+// r (which started at offset start): the existing node, or an overwrite
+// of it with r rewound.
+func (c *Client) uploadConflict(ctx context.Context, err error, r io.Reader, o *UploadOptions, start int64) (*acd.Node, error) {
 	var ce *ConflictError
 	if !errors.As(err, &ce) || ce.NodeID == "" {
 		return nil, err
@@ -130,17 +181,23 @@ func (c *Client) Upload(ctx context.Context, parentID, name string, r io.Reader,
 		if gerr != nil || n.Kind != KindFile {
 			return nil, err
 		}
-		if rerr := body.rewind(); rerr != nil {
+		s, ok := r.(io.Seeker)
+		if !ok {
+			return nil, err
+		}
+		if _, serr := s.Seek(start, io.SeekStart); serr != nil {
 			return nil, err
 		}
 		oo := *o
-		return c.overwrite(ctx, ce.NodeID, body.r, &oo, body.start)
+		oo.ResumeURL = "" // that upload was for a new file
+		return c.overwrite(ctx, ce.NodeID, r, &oo, start)
 	}
 	return nil, err
 }
 
 // Overwrite replaces the content of a file (PUT nodes/{id}/content),
-// streamed like Upload. It is retried only when r is an io.Seeker.
+// streamed like Upload. It is retried only when r is an io.Seeker. A
+// large one is resumable, as for Upload.
 func (c *Client) Overwrite(ctx context.Context, id string, r io.Reader, o *UploadOptions) (*acd.Node, error) {
 	if o == nil {
 		o = &UploadOptions{}
@@ -150,6 +207,13 @@ func (c *Client) Overwrite(ctx context.Context, id string, r io.Reader, o *Uploa
 }
 
 func (c *Client) overwrite(ctx context.Context, id string, r io.Reader, o *UploadOptions, start int64) (*acd.Node, error) {
+	t := tusTarget{op: "client.Overwrite", nodeID: id}
+	if src, start, ok := c.resumableSource(r, o, t); ok {
+		n, err := c.tusUpload(ctx, t, src, start, o)
+		if !errors.Is(err, errNoTus) {
+			return n, err
+		}
+	}
 	q := url.Values{}
 	if !o.Dedup {
 		q.Set("suppress", "deduplication")
