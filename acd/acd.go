@@ -53,6 +53,9 @@ type ContentProperties struct {
 	Extension   string `json:"extension"`
 	Version     int64  `json:"version"`
 	ContentDate string `json:"contentDate,omitempty"`
+	// ModTime is the file's modification time as the uploader gave it
+	// (mtime, a field ACD did not have); zero when none was given.
+	ModTime Time `json:"mtime,omitzero"`
 	// Image and Video are what the server read from a photo's header and
 	// EXIF data or a video's container, as ACD's upload service did.
 	Image *Image `json:"image,omitempty"`
@@ -141,6 +144,9 @@ type NewNode struct {
 	Labels      []string                     `json:"labels,omitempty"`
 	Description string                       `json:"description"`
 	Properties  map[string]map[string]string `json:"properties,omitempty"`
+	// ModTime is the file's modification time (uploads only; RFC 3339,
+	// FormatTime writes it), "" for none.
+	ModTime string `json:"mtime,omitempty"`
 }
 
 // MoveRequest is the body of POST nodes/{newParent}/children.

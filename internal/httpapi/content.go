@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/byterange"
@@ -83,6 +84,18 @@ func uploadOptions(r *http.Request, part *formdata.Part) nodes.UploadOptions {
 	}
 }
 
+// parseModTime parses a modification time sent as mtime (a metadata
+// field, a query parameter or a PATCH field): RFC 3339, any offset and
+// number of fraction digits; kept in UTC at millisecond precision.
+func parseModTime(op, s string) (time.Time, error) {
+	t, err := acd.ParseTime(s)
+	if err != nil || t.IsZero() {
+		return time.Time{}, &drive.Error{Op: op, Kind: drive.Invalid, Param: "mtime",
+			Message: "must be a date and time in RFC 3339 form, such as 2026-12-07T11:00:00.123Z"}
+	}
+	return t.UTC().Truncate(time.Millisecond), nil
+}
+
 // multipartReader opens the multipart body of r.
 func multipartReader(r *http.Request) (*formdata.Reader, error) {
 	b, err := formdata.Boundary(r.Header.Get("Content-Type"))
@@ -142,14 +155,31 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &drive.Error{Op: op, Kind: drive.Invalid, Param: "metadata", Message: "the metadata part must come first and give a name"})
 		return
 	}
+	opt := uploadOptions(r, content)
+	if in.ModTime != "" {
+		if opt.ModTime, err = parseModTime(op, in.ModTime); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	defer s.uploadStarted()()
-	n, err := s.Nodes.Upload(r.Context(), toNewNode(in), s.contentBody(content, mr), uploadOptions(r, content))
+	n, err := s.Nodes.Upload(r.Context(), toNewNode(in), s.contentBody(content, mr), opt)
 	s.replyNode(w, r, http.StatusCreated, n, err)
 }
 
-// overwrite is PUT {content}/nodes/{id}/content: a content part only.
+// overwrite is PUT {content}/nodes/{id}/content: a content part only
+// (other parts are skipped). The new content's modification time comes
+// as the mtime query parameter; without one the file has none.
 func (s *Server) overwrite(w http.ResponseWriter, r *http.Request) {
 	const op = "httpapi.overwrite"
+	var mtime time.Time
+	if v := r.URL.Query().Get("mtime"); v != "" {
+		var err error
+		if mtime, err = parseModTime(op, v); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	mr, err := multipartReader(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -173,7 +203,9 @@ func (s *Server) overwrite(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		defer s.uploadStarted()()
-		n, err := s.Nodes.Overwrite(r.Context(), r.PathValue("id"), s.contentBody(part, mr), uploadOptions(r, part))
+		opt := uploadOptions(r, part)
+		opt.ModTime = mtime
+		n, err := s.Nodes.Overwrite(r.Context(), r.PathValue("id"), s.contentBody(part, mr), opt)
 		s.replyNode(w, r, http.StatusOK, n, err)
 		return
 	}

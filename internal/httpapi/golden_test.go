@@ -312,7 +312,9 @@ func TestGolden(t *testing.T) {
 
 	// Uploads.
 	hello := []byte("hello, world\n")
-	body, hdr := multipartBody(t, map[string]any{"name": "hello.txt", "kind": "FILE", "parents": []string{docs}}, "hello.txt", hello)
+	// mtime in another zone and below a millisecond: stored in UTC, to the millisecond.
+	body, hdr := multipartBody(t, map[string]any{"name": "hello.txt", "kind": "FILE", "parents": []string{docs},
+		"mtime": "2025-06-30T08:15:00.2509+02:00"}, "hello.txt", hello)
 	file := h.id(h.call("upload", 201, "POST", "/cdproxy/nodes", body, hdr))
 	photoBytes := []byte("\xff\xd8\xff\xe0 not really a jpeg")
 	body, hdr = multipartBody(t, map[string]any{"name": "photo.jpg", "kind": "FILE", "parents": []string{docs}, "description": "a photo"}, "photo.jpg", photoBytes)
@@ -461,5 +463,19 @@ func TestGolden(t *testing.T) {
 	h.call("error_bad_limit", 400, "GET", "/drive/v1/nodes?limit=0", nil, nil)
 	h.call("error_unauthorized", 401, "GET", "/drive/v1/account/info", nil, http.Header{"Authorization": nil})
 	h.call("error_unknown_route", 404, "GET", "/drive/v1/no/such/route", nil, nil)
+
+	// Modification times (contentProperties.mtime): the overwrite above
+	// sent none and cleared the upload's; one comes as a query parameter
+	// of an overwrite and as a PATCH field. Bad values name the field.
+	body, hdr = multipartBody(t, nil, "greeting.txt", []byte("third version\n"))
+	h.call("overwrite_mtime", 200, "PUT", "/cdproxy/nodes/"+file+"/content?mtime="+url.QueryEscape("2026-12-07T12:00:00.123456+01:00"), body, hdr)
+	h.call("patch_mtime", 200, "PATCH", "/drive/v1/nodes/"+file, map[string]any{"mtime": "2020-02-29T23:59:59Z"}, nil)
+	h.call("error_bad_mtime", 400, "PATCH", "/drive/v1/nodes/"+file, map[string]any{"mtime": "yesterday"}, nil)
+	h.call("error_bad_mtime_type", 400, "PATCH", "/drive/v1/nodes/"+file, map[string]any{"mtime": 1700000000}, nil)
+	h.call("error_mtime_folder", 400, "PATCH", "/drive/v1/nodes/"+docs, map[string]any{"mtime": "2020-02-29T23:59:59Z"}, nil)
+	body, hdr = multipartBody(t, map[string]any{"name": "bad.txt", "parents": []string{docs}, "mtime": "2026-13-01T00:00:00Z"}, "bad.txt", hello)
+	h.call("error_bad_mtime_upload", 400, "POST", "/cdproxy/nodes", body, hdr)
+	body, hdr = multipartBody(t, nil, "greeting.txt", hello)
+	h.call("error_bad_mtime_overwrite", 400, "PUT", "/cdproxy/nodes/"+file+"/content?mtime=1700000000", body, hdr)
 
 }

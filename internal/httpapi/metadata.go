@@ -153,6 +153,11 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) {
 			Message: "only folders can be created here; upload files to the content endpoint"})
 		return
 	}
+	if in.ModTime != "" {
+		s.writeError(w, r, &drive.Error{Op: "httpapi.createFolder", Kind: drive.Invalid, Param: "mtime",
+			Message: "only files have a modification time"})
+		return
+	}
 	n, err := s.Nodes.CreateFolder(r.Context(), toNewNode(in))
 	s.replyNode(w, r, http.StatusCreated, n, err)
 }
@@ -165,6 +170,8 @@ type patchBody struct {
 	Parents     *[]string                    `json:"parents"`
 	Status      *string                      `json:"status"`
 	Properties  map[string]map[string]string `json:"properties"`
+	// ModTime is a file's modification time (RFC 3339).
+	ModTime *string `json:"mtime"`
 }
 
 func (s *Server) patchNode(w http.ResponseWriter, r *http.Request) {
@@ -177,6 +184,14 @@ func (s *Server) patchNode(w http.ResponseWriter, r *http.Request) {
 	if in.Status != nil {
 		st := drive.Status(*in.Status)
 		pt.Status = &st
+	}
+	if in.ModTime != nil {
+		t, err := parseModTime("httpapi.patchNode", *in.ModTime)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		pt.ModTime = &t
 	}
 	n, err := s.Nodes.Update(r.Context(), r.PathValue("id"), pt)
 	s.replyNode(w, r, http.StatusOK, n, err)

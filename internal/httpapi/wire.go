@@ -53,6 +53,7 @@ func NodeJSON(n *drive.Node) *acd.Node {
 		if !c.ContentDate.IsZero() {
 			cp.ContentDate = c.ContentDate.UTC().Format(acd.TimeFormat)
 		}
+		cp.ModTime = acd.NewTime(c.ModTime)
 		cp.Image, cp.Video = imageJSON(c.Image), videoJSON(c.Video)
 		if n.Status == drive.StatusPurged {
 			cp = nil

@@ -272,7 +272,8 @@ func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt Uploa
 	n := &drive.Node{ID: s.NewID(), UserID: p.UserID, Kind: drive.KindFile, Name: in.Name,
 		Status: drive.StatusAvailable, Description: in.Description, Labels: nonNil(in.Labels), Parents: in.Parents,
 		CreatedBy: p.App, Content: &drive.Content{BlobKey: info.Key, Size: info.Size, MD5: info.MD5,
-			ContentType: contentType(in.Name, opt.ContentType), Extension: extension(in.Name), Version: 1}}
+			ContentType: contentType(in.Name, opt.ContentType), Extension: extension(in.Name), Version: 1,
+			ModTime: modTime(opt.ModTime)}}
 	setMedia(n.Content, s.extractMedia(ctx, info, n.Content.ContentType, n.Name))
 	err = s.write(ctx, p.UserID, func(m *mutation) error {
 		if err := checkParents(ctx, m.tx, op, p.UserID, n.Parents, n.Name, ""); err != nil {
@@ -311,6 +312,15 @@ func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt Uploa
 		return nil, s.withConflictID(ctx, err, n.Parents, n.Name)
 	}
 	return n, nil
+}
+
+// modTime is t as the store keeps it: UTC at millisecond precision, the
+// zero time for none.
+func modTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Millisecond)
 }
 
 func dedup(ctx context.Context, tx meta.Tx, op, userID, md5 string) error {
@@ -377,6 +387,7 @@ func (s *Service) Overwrite(ctx context.Context, id string, r io.Reader, opt Upl
 		c.BlobKey, c.Size, c.MD5 = info.Key, info.Size, info.MD5
 		c.ContentType = contentType(n.Name, opt.ContentType)
 		setMedia(c, media)
+		c.ModTime = modTime(opt.ModTime)
 		c.Version++
 		return m.update(ctx, n, drive.EventContentUpdated)
 	})

@@ -3,6 +3,7 @@ package nodes
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
 )
@@ -17,6 +18,9 @@ type Patch struct {
 	// Status may only be AVAILABLE (acd_cli turns PENDING nodes available).
 	Status     *drive.Status
 	Properties map[string]map[string]string
+	// ModTime sets a file's modification time (contentProperties.mtime);
+	// folders have none.
+	ModTime *time.Time
 }
 
 // Update applies a Patch.
@@ -93,6 +97,12 @@ func (s *Service) Update(ctx context.Context, id string, pt Patch) (*drive.Node,
 					return err
 				}
 			}
+		}
+		if pt.ModTime != nil {
+			if n.Kind != drive.KindFile || n.Content == nil {
+				return &drive.Error{Op: op, Kind: drive.Invalid, Param: "mtime", Message: "only files have a modification time"}
+			}
+			n.Content.ModTime = modTime(*pt.ModTime)
 		}
 		if pt.Status != nil && n.Status == drive.StatusPending {
 			n.Status = drive.StatusAvailable
