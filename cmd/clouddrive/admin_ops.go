@@ -13,7 +13,6 @@ import (
 	"github.com/clouddrive/clouddrive/internal/app"
 	"github.com/clouddrive/clouddrive/internal/blob"
 	"github.com/clouddrive/clouddrive/internal/gc"
-	"github.com/clouddrive/clouddrive/internal/lease"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
 	"github.com/clouddrive/clouddrive/internal/storeconfig"
 )
@@ -42,43 +41,6 @@ func newAdminOps(stdout io.Writer) []*cobra.Command {
 	return []*cobra.Command{newAdminGC(stdout), newAdminBackup(stdout), newAdminRestore(stdout), newAdminMigrate(stdout)}
 }
 
-// collect runs one garbage collection: unreferenced blobs older than the
-// collector's grace period, then what interrupted uploads left in the blob
-// store (S3 multipart uploads and temp objects), with the same grace.
-func collect(ctx context.Context, c *gc.Collector) (gc.Stats, int, error) {
-	st, err := c.Run(ctx)
-	if err != nil {
-		return st, 0, err
-	}
-	sw, ok := c.Blobs.(storeconfig.Sweeper)
-	if !ok {
-		return st, 0, nil
-	}
-	n, err := sw.SweepUploads(ctx, c.Now().Add(-c.Grace))
-	return st, n, err
-}
-
-// gcLoop runs collect every interval until ctx ends, like
-// gc.Collector.Loop plus the sweep of interrupted uploads. Every replica
-// runs it; the collector's lease makes one of them collect (package lease),
-// and the per-blob lock in the metadata store would keep concurrent runs
-// safe anyway.
-func gcLoop(ctx context.Context, c *gc.Collector, interval time.Duration) {
-	lease.Loop(ctx, c.Meta, c.Now, gc.LeaseSetting, interval, c.Logger, "blob gc", func(ctx context.Context) {
-		st, swept, err := collect(ctx, c)
-		if c.Observe != nil && ctx.Err() == nil {
-			c.Observe(st.Deleted, st.DeletedBytes, err)
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				c.Logger.Error("blob gc failed", "err", err)
-			}
-			return
-		}
-		c.Logger.Info("blob gc", "scanned", st.Scanned, "deleted", st.Deleted, "deleted_bytes", st.DeletedBytes, "swept_uploads", swept)
-	})
-}
-
 func newAdminGC(stdout io.Writer) *cobra.Command {
 	var data string
 	var grace time.Duration
@@ -104,12 +66,12 @@ upload committing the same blob takes too. Servers also collect periodically
 				return err
 			}
 			c := &gc.Collector{Meta: m, Blobs: b, Now: time.Now, Grace: grace, Logger: slog.New(slog.DiscardHandler)}
-			st, swept, err := collect(ctx, c)
+			st, err := c.Collect(ctx)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "scanned %d blobs, deleted %d (%d bytes), removed %d interrupted uploads\n",
-				st.Scanned, st.Deleted, st.DeletedBytes, swept)
+				st.Scanned, st.Deleted, st.DeletedBytes, st.SweptUploads)
 			return nil
 		},
 	}

@@ -120,7 +120,7 @@ certificate and key from the same files.`,
 			}
 			cfg.ContentURL = contentURL
 			cfg.PublicURL, cfg.Logger, cfg.GCGrace, cfg.DefaultQuota, cfg.RateLimits = publicURL, log, gcGrace, quota, limits
-			cfg.AccessTokenTTL, cfg.AllowAnyHost = tokenTTL, anyHost
+			cfg.AccessTokenTTL, cfg.AllowAnyHost, cfg.GCInterval = tokenTTL, anyHost, gcInterval
 			if webhookTimeout < time.Second || webhookTimeout > 5*time.Minute {
 				return fmt.Errorf("setting webhook-timeout: must be between 1s and 5m, not %s", webhookTimeout)
 			}
@@ -155,9 +155,6 @@ certificate and key from the same files.`,
 				return err
 			}
 			defer stopMetrics(context.Background())
-			if gcInterval > 0 {
-				go gcLoop(ctx, a.GC, gcInterval)
-			}
 			errc := make(chan error, 1)
 			go func() {
 				if certs != nil {

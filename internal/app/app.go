@@ -83,6 +83,9 @@ type Config struct {
 	// GCGrace is the minimum age of an unreferenced blob before garbage
 	// collection deletes it (default 1 hour).
 	GCGrace time.Duration
+	// GCInterval is how often Open's background loop collects garbage
+	// (one replica at a time, package lease); 0 runs no loop.
+	GCInterval time.Duration
 	// AccessTokenTTL is the lifetime of OAuth access tokens (default 1
 	// hour).
 	AccessTokenTTL time.Duration
@@ -299,6 +302,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 				log.Info("rendered stored node JSON", "nodes", n)
 			}
 		})
+	}
+	if cfg.GCInterval > 0 {
+		a.background(ctx, func(ctx context.Context) { collector.Loop(ctx, cfg.GCInterval) })
 	}
 	a.Retention = &retention.Purger{Meta: m, Nodes: svc, Now: cfg.Now, Period: cfg.TrashRetention,
 		Logger: cfg.Logger.With("component", "retention")}

@@ -60,6 +60,15 @@ type Lister interface {
 	List(ctx context.Context, after string, limit int) ([]Entry, error)
 }
 
+// Sweeper is implemented by blob stores that can leave debris of
+// interrupted uploads outside their blobs (the S3 store: multipart
+// uploads and temp objects). The garbage collector calls it.
+type Sweeper interface {
+	// SweepUploads removes upload debris older than cutoff and returns
+	// how much it removed.
+	SweepUploads(ctx context.Context, cutoff time.Time) (int, error)
+}
+
 // Store is the full blob store contract. Implementations are safe for
 // concurrent use.
 type Store interface {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/blob"
 	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/lease"
 	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
@@ -46,6 +47,9 @@ type Stats struct {
 	Scanned      int
 	Deleted      int
 	DeletedBytes int64
+	// SweptUploads counts the debris of interrupted uploads removed
+	// (Collect, with a blob.Sweeper store).
+	SweptUploads int
 }
 
 // Run scans every blob once and deletes the unreferenced ones older than
@@ -116,24 +120,38 @@ func (c *Collector) collect(ctx context.Context, key string, cutoff time.Time) (
 	return deleted, err
 }
 
-// Loop runs a collection every interval until ctx ends.
+// Collect runs one whole collection: Run, then, when the blob store is a
+// blob.Sweeper, the removal of what interrupted uploads left behind
+// (older than the same grace period).
+func (c *Collector) Collect(ctx context.Context) (Stats, error) {
+	st, err := c.Run(ctx)
+	if err != nil {
+		return st, err
+	}
+	sw, ok := c.Blobs.(blob.Sweeper)
+	if !ok {
+		return st, nil
+	}
+	st.SweptUploads, err = sw.SweepUploads(ctx, c.Now().Add(-c.Grace))
+	return st, err
+}
+
+// Loop runs Collect every interval until ctx ends. Every replica runs it;
+// the collector's lease (LeaseSetting, package lease) makes one of them
+// collect, and the per-blob lock in the metadata store would keep
+// concurrent runs safe anyway. Observe is told each outcome.
 func (c *Collector) Loop(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		st, err := c.Run(ctx)
+	lease.Loop(ctx, c.Meta, c.Now, LeaseSetting, interval, c.Logger, "blob gc", func(ctx context.Context) {
+		st, err := c.Collect(ctx)
 		if c.Observe != nil && ctx.Err() == nil {
 			c.Observe(st.Deleted, st.DeletedBytes, err)
 		}
-		if err != nil && ctx.Err() == nil {
-			c.Logger.Error("blob gc failed", "err", err)
-			continue
+		if err != nil {
+			if ctx.Err() == nil {
+				c.Logger.Error("blob gc failed", "err", err)
+			}
+			return
 		}
-		c.Logger.Info("blob gc", "scanned", st.Scanned, "deleted", st.Deleted, "deleted_bytes", st.DeletedBytes)
-	}
+		c.Logger.Info("blob gc", "scanned", st.Scanned, "deleted", st.Deleted, "deleted_bytes", st.DeletedBytes, "swept_uploads", st.SweptUploads)
+	})
 }

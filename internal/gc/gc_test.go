@@ -121,3 +121,56 @@ func TestLead(t *testing.T) {
 	lead(&b, "replica-b", true) // a stopped renewing
 	lead(&a, "replica-a", false)
 }
+
+// TestLoop: two replicas' loops on one store; the lease lets one of them
+// collect, and what the purged file left is deleted by Collect's run.
+func TestLoop(t *testing.T) {
+	s := drivetest.New(t, drivetest.Options{})
+	ctx := principal(t, s, "gc")
+	n, err := s.App.Nodes.Upload(ctx, nodes.NewNode{Name: "gone.txt"}, strings.NewReader("purge me"), nodes.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.Nodes.Purge(ctx, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	before := blobCount(t, s)
+	later := &clock{t: time.Now().Add(2 * time.Hour)}
+	var mu sync.Mutex
+	runs := map[string]int{}
+	deleted := 0
+	loopCtx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, name := range []string{"a", "b"} {
+		c := *s.App.GC
+		c.Now = later.Now
+		c.Observe = func(d int, _ int64, err error) {
+			if err != nil {
+				t.Errorf("replica %s: gc run failed: %v", name, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			runs[name]++
+			deleted += d
+		}
+		wg.Go(func() { c.Loop(loopCtx, 20*time.Millisecond) })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		total := runs["a"] + runs["b"]
+		mu.Unlock()
+		if total >= 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	if len(runs) != 1 {
+		t.Errorf("runs per replica %v: want exactly one replica collecting", runs)
+	}
+	if deleted != 1 || blobCount(t, s) != before-1 {
+		t.Errorf("deleted %d, blobs %d -> %d; want the purged file's blob deleted once", deleted, before, blobCount(t, s))
+	}
+}

@@ -256,14 +256,6 @@ func OpenBlobs(ctx context.Context, blobs, dataDir string) (blob.Store, error) {
 	return b.Open(ctx)
 }
 
-// Sweeper is implemented by blob stores that can leave debris of
-// interrupted uploads outside their blobs (the S3 store).
-type Sweeper interface {
-	// SweepUploads removes upload debris older than cutoff and returns
-	// how much it removed.
-	SweepUploads(ctx context.Context, cutoff time.Time) (int, error)
-}
-
 // redactURL removes a password from a URL-shaped string.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
