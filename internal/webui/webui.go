@@ -4,7 +4,10 @@
 // embedded in the binary (no build step, no external assets); they talk
 // only to the public API, as any other client does, after an OAuth
 // authorization code flow with PKCE as the public first-party client
-// clouddrive-web.
+// clouddrive-web. One third-party script is vendored, unmodified:
+// tus-js-client's browser bundle (static/assets/vendor/tus-js-client, its
+// version, licence and checksum beside it), which the UI imports for
+// resumable uploads of large files (tus, {contentUrl}uploads/).
 //
 // # Routes
 //
@@ -128,6 +131,7 @@ var contentTypes = map[string]string{
 	".png":  "image/png",
 	".ico":  "image/x-icon",
 	".json": "application/json",
+	".txt":  "text/plain; charset=utf-8", // the vendored script's licence and note
 }
 
 // New returns a handler over the embedded files. m is where the picker

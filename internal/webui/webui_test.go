@@ -2,6 +2,8 @@ package webui_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"io/fs"
 	"net/http"
@@ -58,6 +60,9 @@ func TestAssets(t *testing.T) {
 		{"/ui/assets/filelist.js", "text/javascript; charset=utf-8", "export class FileList", false},
 		{"/ui/assets/app.css", "text/css; charset=utf-8", ":root", false},
 		{"/ui/assets/icon.svg", "image/svg+xml", "<svg", false},
+		{"/ui/assets/tus.js", "text/javascript; charset=utf-8", "export function upload", false},
+		{"/ui/assets/vendor/tus-js-client/tus.min.js", "text/javascript; charset=utf-8", ".tus=", false},
+		{"/ui/assets/vendor/tus-js-client/LICENSE.txt", "text/plain; charset=utf-8", "The MIT License", false},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
 			r := get(t, "GET", s.URL+tt.path, nil)
@@ -263,5 +268,31 @@ func TestModulesResolve(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVendored: the vendored tus-js-client is the file its note names, by
+// sha256 (a changed or truncated copy fails here, not in a browser).
+func TestVendored(t *testing.T) {
+	dir := filepath.Join("static", "assets", "vendor", "tus-js-client")
+	note, err := os.ReadFile(filepath.Join(dir, "VENDORED.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*sha256\s+([0-9a-f]{64})\s+(\S+)$`).FindAllStringSubmatch(string(note), -1)
+	if len(m) == 0 {
+		t.Fatalf("VENDORED.txt names no file with its sha256:\n%s", note)
+	}
+	for _, f := range m {
+		b, err := os.ReadFile(filepath.Join(dir, f[2]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != f[1] {
+			t.Errorf("%s has sha256 %x, VENDORED.txt says %s", f[2], sum, f[1])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "LICENSE.txt")); err != nil {
+		t.Error(err)
 	}
 }

@@ -4,6 +4,7 @@ import { tokens, login, logout, AuthError } from './auth.js';
 import { API, APIError, escapeFilter } from './api.js';
 import { FileList } from './filelist.js';
 import { Uploads } from './uploads.js';
+import { interrupted, forget as forgetUploads } from './tus.js';
 import { h, $, formatBytes, formatDate, dialog, ask, confirmDialog, blobDownload, isImage } from './util.js';
 
 const api = new API();
@@ -464,7 +465,7 @@ async function start() {
     $('#menu-toggle').setAttribute('aria-expanded', String(open));
   });
   $('#nav').addEventListener('click', (e) => { if (e.target.closest('.nav-item')) $('#nav').classList.remove('open'); });
-  $('#logout').addEventListener('click', async () => { await logout(); location.replace(location.pathname); });
+  $('#logout').addEventListener('click', async () => { forgetUploads(); await logout(); location.replace(location.pathname); });
   $('#signin-btn').addEventListener('click', () => login(location.href));
   window.addEventListener('popstate', () => route().catch(fail));
   setupDrop();
@@ -476,6 +477,11 @@ async function start() {
     state.path = [state.root];
     refreshQuota();
     await route();
+    const left = interrupted();
+    if (left.length) {
+      status('Unfinished upload' + (left.length === 1 ? '' : 's') + ': ' + left.join(', ') +
+        '. Upload the same file' + (left.length === 1 ? '' : 's') + ' to the same folder again to go on where it stopped.');
+    }
     document.body.dataset.ready = '1';
   } catch (e) {
     fail(e);
