@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
 )
@@ -316,6 +317,9 @@ type Patch struct {
 	Parents     *[]string                    `json:"parents,omitempty"`
 	Status      *string                      `json:"status,omitempty"`
 	Properties  map[string]map[string]string `json:"properties,omitempty"`
+	// ModTime sets a file's modification time (contentProperties.mtime);
+	// folders have none (400).
+	ModTime *acd.Time `json:"mtime,omitempty"`
 }
 
 // Update applies a Patch (PATCH nodes/{id}) and returns the updated node.
@@ -333,6 +337,13 @@ func (c *Client) Update(ctx context.Context, id string, p Patch) (*acd.Node, err
 // Rename sets a node's name.
 func (c *Client) Rename(ctx context.Context, id, name string) (*acd.Node, error) {
 	return c.Update(ctx, id, Patch{Name: &name})
+}
+
+// SetModTime sets a file's modification time (contentProperties.mtime),
+// kept by the server in UTC at millisecond precision.
+func (c *Client) SetModTime(ctx context.Context, id string, t time.Time) (*acd.Node, error) {
+	mt := acd.NewTime(t)
+	return c.Update(ctx, id, Patch{ModTime: &mt})
 }
 
 // Move moves a node from one parent to another (POST

@@ -114,7 +114,7 @@ func (c *Client) Upload(ctx context.Context, parentID, name string, r io.Reader,
 		}
 	}
 	meta, err := json.Marshal(acd.NewNode{Name: name, Kind: KindFile, Parents: []string{parentID}, Labels: o.Labels,
-		Description: o.Description, Properties: o.Properties})
+		Description: o.Description, Properties: o.Properties, ModTime: acd.FormatTime(o.ModTime)})
 	if err != nil {
 		return nil, fmt.Errorf("client.Upload: %w", err)
 	}
@@ -218,6 +218,9 @@ func (c *Client) overwrite(ctx context.Context, id string, r io.Reader, o *Uploa
 	if !o.Dedup {
 		q.Set("suppress", "deduplication")
 	}
+	if !o.ModTime.IsZero() {
+		q.Set("mtime", acd.FormatTime(o.ModTime))
+	}
 	body, err := newUploadBody(r, nil, "content", o)
 	if err != nil {
 		return nil, err
@@ -235,7 +238,8 @@ func (c *Client) overwrite(ctx context.Context, id string, r io.Reader, o *Uploa
 }
 
 // UploadFile uploads a local file; see Upload. The file is reopened for
-// each attempt, so every retry is possible.
+// each attempt, so every retry is possible. Unless o sets them, the size
+// and the modification time are the file's.
 func (c *Client) UploadFile(ctx context.Context, parentID, name, path string, o *UploadOptions) (*acd.Node, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -245,10 +249,15 @@ func (c *Client) UploadFile(ctx context.Context, parentID, name, path string, o 
 	if o == nil {
 		o = &UploadOptions{}
 	}
-	if o.Size <= 0 {
+	if o.Size <= 0 || o.ModTime.IsZero() {
 		if st, err := f.Stat(); err == nil {
 			oo := *o
-			oo.Size = st.Size()
+			if oo.Size <= 0 {
+				oo.Size = st.Size()
+			}
+			if oo.ModTime.IsZero() {
+				oo.ModTime = st.ModTime()
+			}
 			o = &oo
 		}
 	}
