@@ -24,8 +24,6 @@ import (
 	"github.com/clouddrive/clouddrive/internal/gc"
 	"github.com/clouddrive/clouddrive/internal/httpapi"
 	"github.com/clouddrive/clouddrive/internal/meta"
-	"github.com/clouddrive/clouddrive/internal/meta/postgres"
-	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
 	"github.com/clouddrive/clouddrive/internal/metrics"
 	"github.com/clouddrive/clouddrive/internal/nodes"
 	"github.com/clouddrive/clouddrive/internal/oauth"
@@ -291,7 +289,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.WebhookPoll >= 0 {
 		a.background(ctx, func(ctx context.Context) { hooks.Run(ctx, cfg.WebhookPoll) })
 	}
-	if s, ok := m.(*sqlstore.Store); ok {
+	if s, ok := m.(meta.WireBackfiller); ok {
 		// Rows written before the wire column, or without it, get theirs;
 		// until then the feed renders them itself.
 		log := cfg.Logger.With("component", "meta")
@@ -379,9 +377,9 @@ func AdminToken(ctx context.Context, cfg Config, m meta.Store, name string, ttl 
 // embedded store (one server), or in the database every replica shares
 // when the metadata store is PostgreSQL.
 func newLimiter(cfg Config, m meta.Store) *ratelimit.Limiter {
-	if s, ok := m.(*sqlstore.Store); ok && s.Dialect.Name == storeconfig.Postgres {
+	if shared := storeconfig.SharedRateLimits(m); shared != nil {
 		log := cfg.Logger.With("component", "ratelimit")
-		return ratelimit.NewShared(cfg.RateLimits, cfg.Now, postgres.NewRateLimiter(s), func(err error) {
+		return ratelimit.NewShared(cfg.RateLimits, cfg.Now, shared, func(err error) {
 			log.Warn("shared rate limit unavailable; limiting in this process", "err", err)
 		})
 	}

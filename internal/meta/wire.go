@@ -21,6 +21,14 @@ type WireTx interface {
 	ChangedWire(ctx context.Context, userID string, after int64, limit int) ([]WireNode, error)
 }
 
+// WireBackfiller is implemented by stores that keep renderings: it
+// renders, batch rows at a time, every row that has none that is current
+// (written before the column, or without a WireFunc) and returns how many
+// it rendered. The server runs it once at start.
+type WireBackfiller interface {
+	BackfillWire(ctx context.Context, batch int) (int, error)
+}
+
 // WireNode is one row of ChangedWire.
 type WireNode struct {
 	// ChangeSeq is the node's change number, unique among its user's
