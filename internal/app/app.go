@@ -268,6 +268,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	hasher := &auth.Hasher{Max: cfg.PasswordHashes}
 	api.Shares = &share.Service{Meta: tm, Nodes: svc, Now: cfg.Now, NewID: cfg.NewID, Key: key, Hasher: hasher}
 	api.Webhooks = &webhook.Service{Meta: tm, Now: cfg.Now, NewID: cfg.NewID, Wake: hooks.Wake}
+	api.Apps = &oauth.Apps{Meta: tm, Now: cfg.Now}
 	if cfg.RateLimits != (ratelimit.Limits{}) {
 		api.Limiter = newLimiter(cfg, m)
 	}
@@ -280,7 +281,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		m.Close()
 		return nil, err
 	}
-	ui, err := webui.New(m, cfg.PublicURL, cfg.ContentURL, cfg.Logger.With("component", "webui"))
+	ui, err := webui.New(api.Apps, cfg.PublicURL, cfg.ContentURL, cfg.Logger.With("component", "webui"))
 	if err != nil {
 		m.Close()
 		return nil, err

@@ -5,8 +5,6 @@ import (
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/drive"
-	"github.com/clouddrive/clouddrive/internal/meta"
-	"github.com/clouddrive/clouddrive/internal/oauth"
 )
 
 // POST /drive/v1/apps (a clouddrive extension): a user registers an OAuth
@@ -31,17 +29,16 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var user *drive.User
-	if err := s.Nodes.Meta.View(ctx, func(tx meta.Tx) error {
-		var err error
-		user, err = tx.User(ctx, p.UserID)
-		return err
-	}); err != nil {
+	if s.Apps == nil {
+		s.unknownOperation(w, r)
+		return
+	}
+	user, err := s.Nodes.User(ctx)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	apps := &oauth.Apps{Meta: s.Nodes.Meta, Now: s.Now}
-	app, secret, err := apps.CreateForUser(ctx, in.Client, user.Name)
+	app, secret, err := s.Apps.CreateForUser(ctx, in.Client, user.Name)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

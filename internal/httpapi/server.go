@@ -16,6 +16,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/metrics"
 	"github.com/clouddrive/clouddrive/internal/nodes"
+	"github.com/clouddrive/clouddrive/internal/oauth"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
 	"github.com/clouddrive/clouddrive/internal/share"
 	"github.com/clouddrive/clouddrive/internal/templink"
@@ -65,6 +66,8 @@ type Server struct {
 	Shares *share.Service
 	// Webhooks, if set, serves /drive/v1/webhooks.
 	Webhooks *webhook.Service
+	// Apps, if set, serves POST /drive/v1/apps.
+	Apps *oauth.Apps
 }
 
 // Handler returns the HTTP handler with every route.

@@ -94,6 +94,17 @@ func (a *Apps) Create(ctx context.Context, name string, redirectURIs []string, p
 	return app, secret, nil
 }
 
+// Get returns the app with the given client id (NotFound if none).
+func (a *Apps) Get(ctx context.Context, clientID string) (*meta.App, error) {
+	var app *meta.App
+	err := a.Meta.View(ctx, func(tx meta.Tx) error {
+		var err error
+		app, err = tx.App(ctx, clientID)
+		return err
+	})
+	return app, err
+}
+
 // List returns every app ordered by name.
 func (a *Apps) List(ctx context.Context) ([]*meta.App, error) {
 	var apps []*meta.App

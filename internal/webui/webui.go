@@ -96,7 +96,7 @@ var staticFS embed.FS
 
 // Handler serves the web UI and the picker. Make one with New.
 type Handler struct {
-	meta      meta.Store // where the picker looks up registered apps
+	apps      Apps // where the picker looks up registered apps
 	publicURL string
 	// contentOrigin is the origin of the separate content URL, or "".
 	contentOrigin string
@@ -134,17 +134,23 @@ var contentTypes = map[string]string{
 	".txt":  "text/plain; charset=utf-8", // the vendored script's licence and note
 }
 
-// New returns a handler over the embedded files. m is where the picker
+// Apps looks up registered apps (oauth.Apps).
+type Apps interface {
+	// Get returns the app with the given client id, NotFound if none.
+	Get(ctx context.Context, clientID string) (*meta.App, error)
+}
+
+// New returns a handler over the embedded files. apps is where the picker
 // looks up registered apps; publicURL is the external base URL (empty:
 // derived from each request's Host, as the API does), against which
 // relative redirect URIs of apps ("/ui/callback") resolve; contentURL is
 // the separate content origin's URL, if any, which the pages may then
 // fetch from and show images of; a nil logger discards.
-func New(m meta.Store, publicURL, contentURL string, logger *slog.Logger) (*Handler, error) {
+func New(apps Apps, publicURL, contentURL string, logger *slog.Logger) (*Handler, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{meta: m, publicURL: publicURL, logger: logger, assets: map[string]asset{}}
+	h := &Handler{apps: apps, publicURL: publicURL, logger: logger, assets: map[string]asset{}}
 	if contentURL != "" {
 		o, ok := originOf(contentURL)
 		if !ok {
@@ -334,12 +340,7 @@ func (h *Handler) pickerOrigin(ctx context.Context, clientID, origin, base strin
 	if !ok {
 		return "", drive.E(op, drive.Invalid, "origin must be scheme://host[:port]")
 	}
-	var app *meta.App
-	err := h.meta.View(ctx, func(tx meta.Tx) error {
-		var err error
-		app, err = tx.App(ctx, clientID)
-		return err
-	})
+	app, err := h.apps.Get(ctx, clientID)
 	if drive.Is(drive.NotFound, err) {
 		return "", drive.E(op, drive.Invalid, "the application is not registered")
 	}
