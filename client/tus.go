@@ -200,8 +200,14 @@ func (c *Client) tusUpload(ctx context.Context, t tusTarget, src io.ReaderAt, st
 	}
 	id, err := u.run(ctx)
 	if err != nil {
-		if ctx.Err() != nil && o.TerminateOnCancel && u.url != "" && s.termination {
+		if ctx.Err() == nil {
+			return nil, err
+		}
+		if o.TerminateOnCancel && u.url != "" && s.termination {
 			u.terminate(ctx)
+		}
+		if !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%s: %w", t.op, ctx.Err())
 		}
 		return nil, err
 	}
@@ -373,7 +379,9 @@ func (u *tusUpload) transient(ctx context.Context, err error) bool {
 	}
 	var ce *ConflictError
 	if errors.As(err, &ce) {
-		return ce.NodeID == "" && (ce.Code == "" || strings.HasPrefix(ce.Code, "ERR_"))
+		// tus's 409 (tusd's ERR_MISMATCHED_OFFSET, with or without the
+		// prefix); the ACD conflicts name their code.
+		return ce.NodeID == "" && (ce.Code == "" || strings.TrimPrefix(ce.Code, "ERR_") == "MISMATCHED_OFFSET")
 	}
 	var ae *Error
 	if errors.As(err, &ae) && (ae.StatusCode == 460 || ae.StatusCode == http.StatusLocked) {
@@ -415,7 +423,7 @@ func (u *tusUpload) metadata() string {
 	}
 	add("md5", strings.ToLower(u.o.MD5))
 	if !u.o.ModTime.IsZero() {
-		add("mtime", u.o.ModTime.UTC().Format(time.RFC3339Nano))
+		add("mtime", acd.FormatTime(u.o.ModTime))
 	}
 	add("contentType", u.o.ContentType)
 	if !u.o.Dedup {
