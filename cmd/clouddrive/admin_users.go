@@ -16,6 +16,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/app"
 	"github.com/clouddrive/clouddrive/internal/auth"
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
 	"github.com/clouddrive/clouddrive/internal/oauth"
@@ -245,7 +246,7 @@ blocks further uploads but deletes nothing.`,
 						return err
 					}
 					if len(args) == 2 {
-						q, err := parseSize(args[1])
+						q, err := bytesize.Parse(args[1])
 						if err != nil {
 							return err
 						}

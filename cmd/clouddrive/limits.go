@@ -11,6 +11,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/app"
 	"github.com/clouddrive/clouddrive/internal/auth"
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 	"github.com/clouddrive/clouddrive/internal/httpguard"
 )
 
@@ -85,7 +86,7 @@ func (s *limitSettings) apply(cfg *app.Config) (httpguard.Limits, error) {
 		return httpguard.Limits{}, fmt.Errorf("setting oauth-rate and oauth-burst: must not be negative")
 	}
 	cfg.Clients = app.ClientLimits{OAuthRate: rate.Limit(s.oauthRate), OAuthBurst: s.oauthBurst, TrustedProxies: s.proxies}
-	rate, err := parseSize(s.uploadMinRate)
+	rate, err := bytesize.Parse(s.uploadMinRate)
 	if err != nil {
 		return httpguard.Limits{}, fmt.Errorf("setting upload-min-rate: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/clouddrive/clouddrive/internal/app"
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
 )
@@ -81,7 +82,7 @@ certificate and key from the same files.`,
 			if err := app.CheckContentURL(publicURL, contentURL); err != nil {
 				return fmt.Errorf("setting content-url: %s", drive.AsError(err).Message)
 			}
-			quota, err := parseSize(defaultQuota)
+			quota, err := bytesize.Parse(defaultQuota)
 			if err != nil {
 				return fmt.Errorf("setting default-quota: %w", err)
 			}

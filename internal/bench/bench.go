@@ -20,6 +20,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/app"
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
 	"github.com/clouddrive/clouddrive/internal/nodes"
@@ -378,7 +379,7 @@ func (r *runner) transfer(ctx context.Context) error {
 	}
 	defer os.Remove(r.big)
 	size := c.BigFile
-	label := humanSize(size)
+	label := bytesize.Format(size)
 	var node *acd.Node
 	d, err := median(c.Reps, func() error {
 		var err error
@@ -394,7 +395,7 @@ func (r *runner) transfer(ctx context.Context) error {
 	up := Row{Section: "transfer", Name: "upload " + label + " (multipart, md5+sha256, fsync)", Value: mibps(size, d), Unit: "MiB/s", Target: ">= 0.9x nginx PUT"}
 	var dn, rg Row
 	dn = Row{Section: "transfer", Name: "download " + label + " (GET)", Unit: "MiB/s", Target: ">= 0.95x nginx GET"}
-	rg = Row{Section: "transfer", Name: fmt.Sprintf("download %s in %s ranges", label, humanSize(c.RangeSize)), Unit: "MiB/s", Target: ">= 0.95x nginx GET"}
+	rg = Row{Section: "transfer", Name: fmt.Sprintf("download %s in %s ranges", label, bytesize.Format(c.RangeSize)), Unit: "MiB/s", Target: ">= 0.95x nginx GET"}
 	cdURL := r.srv.URL + "/cdproxy/nodes/" + node.ID + "/content"
 	if d, err = median(c.Reps, func() error { _, err := r.download(ctx, cdURL, r.token, 0, 0); return err }); err != nil {
 		return err
@@ -511,7 +512,7 @@ func (r *runner) small(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("upload %d x %s, %d clients", n, humanSize(int64(size)), c.Clients)
+	name := fmt.Sprintf("upload %d x %s, %d clients", n, bytesize.Format(int64(size)), c.Clients)
 	if len(users) > 1 {
 		name += fmt.Sprintf(" of %d users", len(users))
 	}
@@ -575,7 +576,7 @@ func (r *runner) rss(ctx context.Context) error {
 	if got != c.HugeFile {
 		return fmt.Errorf("downloaded %d bytes of %d", got, c.HugeFile)
 	}
-	label := humanSize(c.HugeFile)
+	label := bytesize.Format(c.HugeFile)
 	r.add(Row{Section: "rss", Name: "server RSS, idle", Value: float64(idle) / (1 << 20), Unit: "MiB"})
 	r.add(Row{Section: "rss", Name: "server peak RSS during " + label + " upload", Value: float64(upPeak) / (1 << 20), Unit: "MiB", Target: "< 100 MiB"})
 	r.add(Row{Section: "rss", Name: "server peak RSS during " + label + " download", Value: float64(downPeak) / (1 << 20), Unit: "MiB", Target: "< 100 MiB"})

@@ -52,14 +52,6 @@ func TestRSSSampler(t *testing.T) {
 	_ = b[len(b)-1]
 }
 
-func TestHumanSize(t *testing.T) {
-	for in, want := range map[int64]string{1 << 30: "1 GiB", 4 << 30: "4 GiB", 64 << 20: "64 MiB", 64 << 10: "64 KiB", 1000: "1000 B"} {
-		if got := humanSize(in); got != want {
-			t.Errorf("humanSize(%d) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestSeedTree checks the layout of the changes section's account: n
 // nodes besides the root, bigChildren of them in the folder "big".
 func TestSeedTree(t *testing.T) {

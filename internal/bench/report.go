@@ -18,18 +18,6 @@ func md5Of(i int) string {
 
 func urlEscape(s string) string { return url.QueryEscape(s) }
 
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
 // print writes the report table.
 func (r *runner) print(total time.Duration) {
 	w := r.cfg.Out

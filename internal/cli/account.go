@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clouddrive/clouddrive/client"
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 )
 
 func newUsage(env *Env) *cobra.Command {
@@ -40,11 +41,11 @@ func newUsage(env *Env) *cobra.Command {
 				n    int64
 			}{{"documents", u.Doc.Total.Bytes, u.Doc.Total.Count}, {"photos", u.Photo.Total.Bytes, u.Photo.Total.Count},
 				{"videos", u.Video.Total.Bytes, u.Video.Total.Count}, {"other", u.Other.Total.Bytes, u.Other.Total.Count}} {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t\n", c.name, c.n, c.u, humanBytes(c.u))
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t\n", c.name, c.n, c.u, bytesize.Format(c.u))
 				files += c.n
 				bytes += c.u
 			}
-			fmt.Fprintf(tw, "total\t%d\t%d\t%s\t\n", files, bytes, humanBytes(bytes))
+			fmt.Fprintf(tw, "total\t%d\t%d\t%s\t\n", files, bytes, bytesize.Format(bytes))
 			return tw.Flush()
 		}),
 	}
@@ -77,7 +78,7 @@ which is what --json prints).`,
 			}
 			used := q.Quota - q.Available
 			if q.Quota >= unlimitedQuota {
-				fmt.Fprintf(env.Stdout, "quota:     unlimited\nused:      %d (%s)\navailable: unlimited\n", used, humanBytes(used))
+				fmt.Fprintf(env.Stdout, "quota:     unlimited\nused:      %d (%s)\navailable: unlimited\n", used, bytesize.Format(used))
 				return nil
 			}
 			pct := 0.0
@@ -85,7 +86,7 @@ which is what --json prints).`,
 				pct = 100 * float64(used) / float64(q.Quota)
 			}
 			fmt.Fprintf(env.Stdout, "quota:     %d (%s)\nused:      %d (%s, %.1f%%)\navailable: %d (%s)\n",
-				q.Quota, humanBytes(q.Quota), used, humanBytes(used), pct, q.Available, humanBytes(q.Available))
+				q.Quota, bytesize.Format(q.Quota), used, bytesize.Format(used), pct, q.Available, bytesize.Format(q.Available))
 			return nil
 		}),
 	}

@@ -25,6 +25,8 @@ func TestParseSize(t *testing.T) {
 		{"1.5K", 1536, []int64{1536}, []int64{1535}},
 		{"+2GiB", 2 << 30, []int64{2<<30 + 1}, []int64{2 << 30}},
 		{"100B", 100, []int64{100}, []int64{101}},
+		{"+1MB", 1e6, []int64{1e6 + 1}, []int64{1e6}},
+		{"-1.5 MiB", 3 << 19, []int64{3<<19 - 1}, []int64{3 << 19}},
 	} {
 		f, err := parseSize(tc.in)
 		if err != nil || f.n != tc.n {
@@ -42,7 +44,7 @@ func TestParseSize(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{"", "huge", "+", "1X", "--1"} {
+	for _, bad := range []string{"", "huge", "+", "1X", "--1", "+-1", "1e3"} {
 		if _, err := parseSize(bad); ExitCode(err) != ExitUsage {
 			t.Errorf("parseSize(%q) err = %v, want a usage error", bad, err)
 		}

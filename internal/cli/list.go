@@ -17,6 +17,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/client"
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 )
 
 const pathHelp = `Remote paths are absolute ("/" is the root folder; the leading slash may be
@@ -296,39 +297,22 @@ cache (synced first if it never was), with a count at the end.
 	return cmd
 }
 
-// sizeFilter is a --size value: [+|-]N[K|M|G|T].
+// sizeFilter is a --size value: [+|-]N with a unit of package bytesize.
 type sizeFilter struct {
 	op byte // '+' larger, '-' smaller, '=' exactly
 	n  int64
 }
 
 func parseSize(s string) (sizeFilter, error) {
-	f := sizeFilter{op: '='}
+	f, in := sizeFilter{op: '='}, s
 	if s != "" && (s[0] == '+' || s[0] == '-') {
 		f.op, s = s[0], s[1:]
 	}
-	mult := int64(1)
-	s = strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i")
-	if s != "" {
-		switch strings.ToUpper(s[len(s)-1:]) {
-		case "K":
-			mult = 1 << 10
-		case "M":
-			mult = 1 << 20
-		case "G":
-			mult = 1 << 30
-		case "T":
-			mult = 1 << 40
-		}
-		if mult > 1 {
-			s = s[:len(s)-1]
-		}
+	n, err := bytesize.Parse(s)
+	if err != nil {
+		return f, usageErrorf("--size %q: want [+|-]N with an optional unit (K, M, G, T in powers of 1024; KB, MB, GB, TB in powers of 1000), e.g. +1M (more than 1 MiB), -10k, 0", in)
 	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 {
-		return f, usageErrorf("--size %q: want [+|-]N[K|M|G|T], e.g. +1M (more than 1 MiB), -10k, 0", s)
-	}
-	f.n = int64(v * float64(mult))
+	f.n = n
 	return f, nil
 }
 
@@ -538,7 +522,7 @@ cache (synced first if it never was), and print their paths.
 	o.register(cmd)
 	cmd.Flags().StringArrayVar(&names, "name", nil, "name pattern (repeatable: any of them)")
 	cmd.Flags().StringVar(&md5, "md5", "", "content MD5 (hex)")
-	cmd.Flags().StringVar(&sizeSpec, "size", "", "size: N, +N or -N bytes, with K/M/G/T suffixes")
+	cmd.Flags().StringVar(&sizeSpec, "size", "", "size: N, +N or -N bytes, with K/M/G/T (powers of 1024) or KB/MB/GB/TB (powers of 1000) suffixes")
 	cmd.Flags().StringVar(&modified, "modified", "", "modified: -7d, +7d, 2024-05-01 or FROM..TO")
 	cmd.Flags().StringVar(&kind, "type", "", "f for files, d for folders")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the matching nodes as JSON")
@@ -603,7 +587,7 @@ func printStat(w io.Writer, p string, n *acd.Node) {
 	row("kind", n.Kind)
 	row("status", n.Status)
 	if cp := n.ContentProperties; cp != nil {
-		row("size", strconv.FormatInt(cp.Size, 10)+" ("+humanBytes(cp.Size)+")")
+		row("size", strconv.FormatInt(cp.Size, 10)+" ("+bytesize.Format(cp.Size)+")")
 		row("md5", cp.MD5)
 		row("contentType", cp.ContentType)
 		row("contentVersion", strconv.FormatInt(cp.Version, 10))
@@ -617,18 +601,4 @@ func printStat(w io.Writer, p string, n *acd.Node) {
 	row("description", n.Description)
 	tw.Flush()
 	fmt.Fprintln(w)
-}
-
-// humanBytes formats a byte count with binary units.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

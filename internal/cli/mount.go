@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 	"github.com/clouddrive/clouddrive/internal/mount"
 )
 
@@ -57,7 +58,7 @@ Mounting needs /dev/fuse: as root, or as a user with fusermount3 (Debian
 package fuse3) and read-write access to /dev/fuse.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			size, err := mount.ParseSize(cacheSize)
+			size, err := bytesize.Parse(cacheSize)
 			if err != nil {
 				return usageErrorf("--cache-size: %v", err)
 			}

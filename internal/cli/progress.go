@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
@@ -234,7 +235,7 @@ func (m *lineMeter) close() {
 	if m.skipped > 0 {
 		skipped = fmt.Sprintf("; %d unchanged, skipped", m.skipped)
 	}
-	fmt.Fprintf(m.w, "total: %s, %s in %s (%s)%s\n", plural(m.files, "file"), humanBytes(m.bytes),
+	fmt.Fprintf(m.w, "total: %s, %s in %s (%s)%s\n", plural(m.files, "file"), bytesize.Format(m.bytes),
 		m.now().Sub(m.begin).Round(time.Millisecond), rate(m.bytes, m.now().Sub(m.begin)), skipped)
 }
 
@@ -256,12 +257,12 @@ func (t *lineTracker) finish(err error) {
 	defer t.m.mu.Unlock()
 	t.m.bytes += t.size
 	t.m.files++
-	fmt.Fprintf(t.m.w, "%s: %s in %s (%s)\n", t.name, humanBytes(t.size), d.Round(time.Millisecond), rate(t.size, d))
+	fmt.Fprintf(t.m.w, "%s: %s in %s (%s)\n", t.name, bytesize.Format(t.size), d.Round(time.Millisecond), rate(t.size, d))
 }
 
 func rate(n int64, d time.Duration) string {
 	if d <= 0 {
 		return "-"
 	}
-	return humanBytes(int64(float64(n)/d.Seconds())) + "/s"
+	return bytesize.Format(int64(float64(n)/d.Seconds())) + "/s"
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/client"
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 )
 
 // transferOpts are the flags shared by upload and download.
@@ -207,7 +208,7 @@ func summary(o *common, env *Env, verb string, b batch, took time.Duration) {
 		stopped = fmt.Sprintf("; %d interrupted", b.stopped)
 	}
 	o.infof(env, "%s %s (%s) in %s, %s; skipped %d unchanged; %d failed%s",
-		verb, plural(b.done, "file"), humanBytes(b.bytes), took.Round(time.Millisecond), rate(b.bytes, took), b.skipped, b.failed, stopped)
+		verb, plural(b.done, "file"), bytesize.Format(b.bytes), took.Round(time.Millisecond), rate(b.bytes, took), b.skipped, b.failed, stopped)
 }
 
 func newUpload(env *Env) *cobra.Command {

@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/share"
 )
@@ -328,7 +328,7 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, l *share.Li
 		href := base + "/nodes/" + url.PathEscape(c.ID)
 		rw := row{Name: c.Name, Href: href, Folder: c.Kind == drive.KindFolder, Modified: c.ModifiedAt.UTC().Format("2006-01-02 15:04")}
 		if c.Content != nil {
-			rw.Download, rw.Size = href+"?download=1", humanSize(c.Content.Size)
+			rw.Download, rw.Size = href+"?download=1", bytesize.Format(c.Content.Size)
 		}
 		rows = append(rows, rw)
 	}
@@ -356,19 +356,6 @@ type shareEntry struct {
 type shareListing struct {
 	Count int          `json:"count"`
 	Data  []shareEntry `json:"data"`
-}
-
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return strconv.FormatInt(n/div, 10) + "." + strconv.FormatInt((n%div)*10/div, 10) + " " + string("KMGTPE"[exp]) + "iB"
 }
 
 // sharePage renders a public HTML page: no scripts, no external assets.

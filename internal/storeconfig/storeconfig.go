@@ -36,6 +36,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/blob"
 	"github.com/clouddrive/clouddrive/internal/blob/localdir"
 	s3blob "github.com/clouddrive/clouddrive/internal/blob/s3"
+	"github.com/clouddrive/clouddrive/internal/bytesize"
 	"github.com/clouddrive/clouddrive/internal/meta/postgres"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlite"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
@@ -184,7 +185,7 @@ func parseS3(s string) (Blobs, error) {
 		cfg.PathStyle = b
 	}
 	if v := q.Get("part_size"); v != "" {
-		n, err := ParseSize(v)
+		n, err := bytesize.Parse(v)
 		if err != nil || n < s3blob.MinPartSize || n > 1<<30 {
 			return Blobs{}, fmt.Errorf("--blobs: part_size=%q: want a size from 5MiB to 1GiB", v)
 		}
@@ -269,25 +270,4 @@ func redactURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
-}
-
-// ParseSize parses a byte size such as 16MiB, 10MB or 1048576.
-func ParseSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid size %q", s)
-	}
-	return n * mult, nil
 }

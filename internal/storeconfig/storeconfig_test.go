@@ -66,6 +66,7 @@ func TestParseBlobs(t *testing.T) {
 			Bucket: "b", Endpoint: "http://127.0.0.1:7070", Region: "us-east-1", PathStyle: true}}},
 		{"s3://b?endpoint=https://s3.example.com&path_style=false&profile=p&part_size=16MiB&concurrency=4", Blobs{Driver: S3, S3: s3blob.Config{
 			Bucket: "b", Endpoint: "https://s3.example.com", Profile: "p", PartSize: 16 << 20, Concurrency: 4}}},
+		{"s3://b?part_size=10MB", Blobs{Driver: S3, S3: s3blob.Config{Bucket: "b", PartSize: 10e6}}},
 	} {
 		got, err := ParseBlobs(tc.in, "/data")
 		if err != nil {
@@ -83,26 +84,13 @@ func TestParseBlobs(t *testing.T) {
 		"s3://b?endpoint=127.0.0.1:7070",
 		"s3://b?unknown=1",
 		"s3://b?path_style=maybe",
-		"s3://b?part_size=1MiB",
+		"s3://b?part_size=1MiB", "s3://b?part_size=2GB", "s3://b?part_size=lots",
 		"s3://b?concurrency=0",
 		"file://host/dir",
 		"gs://bucket",
 	} {
 		if _, err := ParseBlobs(in, "/data"); err == nil {
 			t.Errorf("ParseBlobs(%q) succeeded, want an error", in)
-		}
-	}
-}
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"1048576": 1 << 20, "16MiB": 16 << 20, "1GiB": 1 << 30, "10MB": 10e6, "5 MiB": 5 << 20, "7B": 7} {
-		if got, err := ParseSize(in); err != nil || got != want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d, nil", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "x", "-1", "1TiB"} {
-		if _, err := ParseSize(in); err == nil {
-			t.Errorf("ParseSize(%q) succeeded, want an error", in)
 		}
 	}
 }
