@@ -105,7 +105,7 @@ func (e *Error) sentinel() error {
 	case http.StatusUnauthorized:
 		return ErrUnauthorized
 	case http.StatusForbidden:
-		if e.Code == "QUOTA_EXCEEDED" || strings.Contains(strings.ToLower(e.Message), "quota") {
+		if e.Code == acd.CodeQuotaExceeded || strings.Contains(strings.ToLower(e.Message), "quota") {
 			return ErrQuotaExceeded
 		}
 		return ErrForbidden

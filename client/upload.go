@@ -174,7 +174,7 @@ func (c *Client) uploadConflict(ctx context.Context, err error, r io.Reader, o *
 		}
 		return n, nil
 	case ConflictOverwrite:
-		if ce.Code != "NAME_ALREADY_EXISTS" && ce.Code != "" {
+		if ce.Code != acd.CodeNameAlreadyExists && ce.Code != "" {
 			return nil, err
 		}
 		n, gerr := c.Node(ctx, ce.NodeID, nil)

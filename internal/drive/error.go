@@ -3,7 +3,10 @@ package drive
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/clouddrive/clouddrive/acd"
 )
 
 // Kind classifies an error. The HTTP layer maps each Kind to exactly one
@@ -58,7 +61,8 @@ type Error struct {
 	Op      string
 	Kind    Kind
 	Message string
-	// Code is an optional ACD error code such as NAME_ALREADY_EXISTS.
+	// Code is an optional ACD error code, one of acd's Code constants
+	// such as acd.CodeNameAlreadyExists.
 	Code string
 	// NodeID is the conflicting node for Conflict errors, if known.
 	NodeID string
@@ -92,6 +96,15 @@ func E(op string, kind Kind, msg string, cause ...error) *Error {
 		e.Err = cause[0]
 	}
 	return e
+}
+
+// NameConflict is the 409 NAME_ALREADY_EXISTS error of a name that node
+// id already holds in folder parent. Its message is ACD's, which clients
+// parse for the id when they ignore info.nodeId; id may be empty when it
+// is not known (yet).
+func NameConflict(op, parent, name, id string) *Error {
+	return &Error{Op: op, Kind: Conflict, Code: acd.CodeNameAlreadyExists, NodeID: id,
+		Message: "Node with the name " + strings.ToLower(name) + " already exists under parentId " + parent + " conflicting NodeId: " + id}
 }
 
 // Errorf is E with a formatted message.

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
 )
@@ -165,13 +166,13 @@ func nonNil(s []string) []string {
 // a new transaction.
 func (s *Service) withConflictID(ctx context.Context, err error, parents []string, name string) error {
 	e := drive.AsError(err)
-	if e == nil || e.Kind != drive.Conflict || e.Code != "NAME_ALREADY_EXISTS" || e.NodeID != "" {
+	if e == nil || e.Kind != drive.Conflict || e.Code != acd.CodeNameAlreadyExists || e.NodeID != "" {
 		return err
 	}
 	_ = s.Meta.View(ctx, func(tx meta.Tx) error {
 		for _, pid := range parents {
 			if id, err := tx.ChildByName(ctx, pid, drive.NameKey(name)); err == nil && id != "" {
-				err := nameConflict(e.Op, pid, name, id).(*drive.Error)
+				err := drive.NameConflict(e.Op, pid, name, id)
 				e.NodeID, e.Message = id, err.Message
 				return nil
 			}
@@ -197,7 +198,7 @@ func (q *quotaReader) Read(b []byte) (int, error) {
 }
 
 func quotaExceeded(op string) error {
-	return &drive.Error{Op: op, Kind: drive.QuotaExceeded, Code: "QUOTA_EXCEEDED", Message: "Storage quota exceeded: the upload would take more space than is available"}
+	return &drive.Error{Op: op, Kind: drive.QuotaExceeded, Code: acd.CodeQuotaExceeded, Message: "Storage quota exceeded: the upload would take more space than is available"}
 }
 
 // remaining returns how many bytes the user may still store, or -1 for
@@ -249,7 +250,7 @@ func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt Uploa
 				return err
 			}
 			if id != "" {
-				return &drive.Error{Op: op, Kind: drive.Conflict, Code: "LOCAL_ID_ALREADY_USED", NodeID: id,
+				return &drive.Error{Op: op, Kind: drive.Conflict, Code: acd.CodeLocalIDAlreadyUsed, NodeID: id,
 					Message: "localId already used by node " + id}
 			}
 		}
@@ -329,7 +330,7 @@ func dedup(ctx context.Context, tx meta.Tx, op, userID, md5 string) error {
 		return err
 	}
 	if id != "" {
-		return &drive.Error{Op: op, Kind: drive.Conflict, Code: "CONTENT_ALREADY_EXISTS", NodeID: id,
+		return &drive.Error{Op: op, Kind: drive.Conflict, Code: acd.CodeContentAlreadyExists, NodeID: id,
 			Message: "Node with the same content (md5 " + md5 + ") already exists conflicting NodeId: " + id}
 	}
 	return nil
@@ -418,7 +419,7 @@ func overwritable(op string, n *drive.Node) error {
 		return &drive.Error{Op: op, Kind: drive.Invalid, Param: "id", Message: "only files have content"}
 	}
 	if n.Status != drive.StatusAvailable {
-		return &drive.Error{Op: op, Kind: drive.Conflict, Code: "NODE_NOT_AVAILABLE", Message: "node is in the trash"}
+		return &drive.Error{Op: op, Kind: drive.Conflict, Code: acd.CodeNodeNotAvailable, Message: "node is in the trash"}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/blob"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
@@ -226,7 +227,7 @@ func folder(ctx context.Context, tx meta.Tx, op, userID, id string) (*drive.Node
 		return nil, &drive.Error{Op: op, Kind: drive.Invalid, Param: "parents", Message: "parent " + id + " is not a folder"}
 	}
 	if f.Status != drive.StatusAvailable {
-		return nil, &drive.Error{Op: op, Kind: drive.Conflict, Code: "PARENT_NOT_AVAILABLE", Message: "parent " + id + " is in the trash"}
+		return nil, &drive.Error{Op: op, Kind: drive.Conflict, Code: acd.CodeParentNotAvailable, Message: "parent " + id + " is in the trash"}
 	}
 	return f, nil
 }
@@ -239,14 +240,9 @@ func checkName(ctx context.Context, tx meta.Tx, op, parent, name, self string) e
 		return err
 	}
 	if id != "" && id != self {
-		return nameConflict(op, parent, name, id)
+		return drive.NameConflict(op, parent, name, id)
 	}
 	return nil
-}
-
-func nameConflict(op, parent, name, id string) error {
-	return &drive.Error{Op: op, Kind: drive.Conflict, Code: "NAME_ALREADY_EXISTS", NodeID: id,
-		Message: "Node with the name " + strings.ToLower(name) + " already exists under parentId " + parent + " conflicting NodeId: " + id}
 }
 
 // checkNoCycle fails when making parent a parent of n would put n inside

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/drive"
 )
 
@@ -160,7 +161,7 @@ func (s *Service) RemoveParent(ctx context.Context, parentID, childID string) (*
 				return false, err
 			}
 			if u.RootID == parentID {
-				return false, &drive.Error{Op: op, Kind: drive.Conflict, Code: "LAST_PARENT", Message: "cannot remove the last parent of a node in the root folder; trash it instead"}
+				return false, &drive.Error{Op: op, Kind: drive.Conflict, Code: acd.CodeLastParent, Message: "cannot remove the last parent of a node in the root folder; trash it instead"}
 			}
 			n.Parents = []string{u.RootID}
 			if n.Status == drive.StatusAvailable {
@@ -182,7 +183,7 @@ func (s *Service) Move(ctx context.Context, newParentID, fromID, childID string)
 	}
 	return s.relink(ctx, op, childID, func(m *mutation, n *drive.Node) (bool, error) {
 		if n.Status != drive.StatusAvailable {
-			return false, &drive.Error{Op: op, Kind: drive.Conflict, Code: "NODE_NOT_AVAILABLE", Message: "a node in the trash cannot be moved"}
+			return false, &drive.Error{Op: op, Kind: drive.Conflict, Code: acd.CodeNodeNotAvailable, Message: "a node in the trash cannot be moved"}
 		}
 		i := slices.Index(n.Parents, fromID)
 		if i < 0 {

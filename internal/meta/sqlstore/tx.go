@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -505,7 +504,7 @@ func (t *tx) writeLinks(ctx context.Context, op string, n *drive.Node, replace b
 				return err
 			}
 			if id != "" && id != n.ID {
-				return nameConflict(op, p, n.Name, id)
+				return drive.NameConflict(op, p, n.Name, id)
 			}
 			// Otherwise the same parent was listed twice: one link is enough.
 		}
@@ -516,13 +515,6 @@ func (t *tx) writeLinks(ctx context.Context, op string, n *drive.Node, replace b
 		}
 	}
 	return nil
-}
-
-// nameConflict builds the 409 NAME_ALREADY_EXISTS error naming the node
-// that holds the name.
-func nameConflict(op, parent, name, id string) error {
-	return &drive.Error{Op: op, Kind: drive.Conflict, Code: "NAME_ALREADY_EXISTS", NodeID: id,
-		Message: fmt.Sprintf("Node with the name %s already exists under parentId %s conflicting NodeId: %s", strings.ToLower(name), parent, id)}
 }
 
 func (t *tx) ChildByName(ctx context.Context, parentID, nameKey string) (string, error) {
