@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -36,6 +37,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// busyMillis is how long a connection waits for a lock another holds.
+const busyMillis = 10000
+
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
@@ -44,7 +48,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	}
 	dsn := func(txlock string, pragmas ...string) string {
 		v := url.Values{}
-		for _, p := range append([]string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"}, pragmas...) {
+		for _, p := range append([]string{"busy_timeout(" + strconv.Itoa(busyMillis) + ")", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"}, pragmas...) {
 			v.Add("_pragma", p)
 		}
 		v.Set("_txlock", txlock)
@@ -87,9 +91,10 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	cpdb.SetMaxOpenConns(1)
-	cp := startCheckpointer(cpdb)
+	gate := &readGate{}
+	cp := startCheckpointer(cpdb, write, gate)
 	return &sqlstore.Store{Write: write, Read: read, Dialect: dialect(), Check: sameFile(path, opened),
-		GroupCommit: true, CacheStatements: true, OnClose: cp.close}, nil
+		GroupCommit: true, CacheStatements: true, OnClose: cp.close, EnterRead: gate.enter}, nil
 }
 
 // sameFile checks that path is still the database file that was opened.

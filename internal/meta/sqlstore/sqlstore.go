@@ -56,6 +56,10 @@ type Store struct {
 	// pool (see stmtcache.go), for a driver that does not (SQLite); set it
 	// before the first transaction.
 	CacheStatements bool
+	// EnterRead, if set, runs before every View transaction begins, and
+	// the function it returns after it ends (SQLite: a gate that the WAL
+	// checkpointer closes for a moment to restart the WAL).
+	EnterRead func(ctx context.Context) (leave func(), err error)
 
 	groupOnce sync.Once
 	group     *committer
@@ -132,6 +136,13 @@ func (s *Store) stmtCaches() (w, r *stmtCache) {
 
 // View implements meta.Store.
 func (s *Store) View(ctx context.Context, fn func(tx meta.Tx) error) error {
+	if s.EnterRead != nil {
+		leave, err := s.EnterRead(ctx)
+		if err != nil {
+			return s.dbErr("meta.tx", err)
+		}
+		defer leave()
+	}
 	return s.run(ctx, s.Read, s.ReadOnlyTx, fn)
 }
 
