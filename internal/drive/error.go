@@ -71,9 +71,20 @@ type Error struct {
 	// RetryAfter tells a RateLimited or Unavailable caller when to retry.
 	RetryAfter time.Duration
 	Err        error
+
+	// nested marks an Error made by Wrap around another *Error: it adds
+	// Op to the message and copies Kind and Code, and AsError looks
+	// through it to the Error that describes the failure.
+	nested bool
 }
 
+// Error reads "op: message: cause". An Error from Wrap reads
+// "outer op: " and then the wrapped error, so the ops of a chain read
+// from the outermost call inwards.
 func (e *Error) Error() string {
+	if e.nested {
+		return e.Op + ": " + e.Err.Error()
+	}
 	msg := e.Message
 	if msg == "" {
 		msg = e.Kind.String()
@@ -112,24 +123,31 @@ func Errorf(op string, kind Kind, format string, args ...any) *Error {
 	return &Error{Op: op, Kind: kind, Message: fmt.Sprintf(format, args...)}
 }
 
-// Wrap annotates err with op, keeping its kind when it already has one and
-// classifying it as Internal otherwise. Wrap(op, nil) is nil.
+// Wrap annotates err with op. When err already holds an *Error, the
+// result nests it, as upspin's errors.E does: it keeps that error's Kind
+// and Code (and AsError still finds its Message, NodeID, Param and
+// RetryAfter), and its text reads "op: " followed by err's. Wrapping with
+// the op err's outermost *Error already has returns err unchanged, so a
+// chain does not stutter. Any other error becomes an Internal error with
+// err as its cause. Wrap(op, nil) is nil.
 func Wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var de *Error
 	if errors.As(err, &de) {
-		return err
+		if de.Op == op {
+			return err
+		}
+		return &Error{Op: op, Kind: de.Kind, Code: de.Code, Err: err, nested: true}
 	}
 	return &Error{Op: op, Kind: Internal, Err: err}
 }
 
-// KindOf reports the Kind of err: the Kind of the outermost *Error in its
-// chain, or Internal for any other non-nil error.
+// KindOf reports the Kind of err: the Kind of the *Error AsError finds,
+// or Internal for any other non-nil error.
 func KindOf(err error) Kind {
-	var de *Error
-	if errors.As(err, &de) {
+	if de := AsError(err); de != nil {
 		return de.Kind
 	}
 	return Internal
@@ -143,11 +161,16 @@ func Is(k Kind, err error) bool {
 	return KindOf(err) == k
 }
 
-// AsError returns the outermost *Error in err's chain, or nil.
+// AsError returns the *Error in err's chain that describes the failure:
+// the outermost one that is not a Wrap of another, or nil when err holds
+// none.
 func AsError(err error) *Error {
 	var de *Error
-	if errors.As(err, &de) {
-		return de
+	for errors.As(err, &de) {
+		if !de.nested {
+			return de
+		}
+		err = de.Err
 	}
-	return nil
+	return de
 }

@@ -12,9 +12,10 @@
 // and resumable uploads), plus share links under /s/ and /healthz,
 // /readyz and, when configured, /metrics.
 //
-// Errors: services return *drive.Error values with a Kind; statusOf in
-// errors.go is the only map from kinds to HTTP statuses, and writeError
-// the only writer of ACD's error body ({"code", "message", "logref"}).
+// Errors: services return *drive.Error values with a Kind; package
+// httpstatus is the only map from kinds to HTTP statuses (oauth uses it
+// too), and writeError in errors.go the only writer of ACD's error body
+// ({"code", "message", "logref"}).
 // Messages are in the API's words: decodeJSON names the field a client got
 // wrong, never a Go type.
 //

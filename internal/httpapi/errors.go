@@ -11,37 +11,8 @@ import (
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/httpstatus"
 )
-
-// statusOf is the only map from error kinds to HTTP status codes.
-func statusOf(k drive.Kind) int {
-	switch k {
-	case drive.Invalid:
-		return http.StatusBadRequest
-	case drive.Unauthorized:
-		return http.StatusUnauthorized
-	case drive.Forbidden, drive.QuotaExceeded:
-		return http.StatusForbidden
-	case drive.NotFound:
-		return http.StatusNotFound
-	case drive.Conflict:
-		return http.StatusConflict
-	case drive.RateLimited:
-		return http.StatusTooManyRequests
-	case drive.RangeNotSatisfiable:
-		return http.StatusRequestedRangeNotSatisfiable
-	case drive.PreconditionFailed:
-		return http.StatusPreconditionFailed
-	case drive.Expired:
-		return http.StatusBadRequest
-	case drive.Unavailable:
-		return http.StatusServiceUnavailable
-	case drive.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	default:
-		return http.StatusInternalServerError
-	}
-}
 
 // classify turns transport-level failures into drive errors: a request
 // body that ended early is the client's fault (400), an oversized body is
@@ -74,7 +45,7 @@ func retryAfter(err error) string {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	err = classify(err)
 	kind := drive.KindOf(err)
-	status := statusOf(kind)
+	status := httpstatus.Of(kind)
 	body := acd.Error{Logref: requestID(r.Context()), Message: "Internal failure"}
 	if de := drive.AsError(err); de != nil && kind != drive.Internal {
 		body.Message = de.Message

@@ -17,6 +17,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/httpstatus"
 	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
@@ -141,9 +142,10 @@ const (
 	msgDisabled = "This account is disabled."
 )
 
-// loginFailure is why a sign-in failed, for the login page.
+// loginFailure is why a sign-in failed, for the login page: its kind
+// (Unauthorized or RateLimited) gives the page's status.
 type loginFailure struct {
-	status     int
+	kind       drive.Kind
 	msg        string
 	retryAfter time.Duration
 }
@@ -153,7 +155,7 @@ func (f *loginFailure) show(w http.ResponseWriter, page func(status int, msg, na
 	if f.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter.Round(time.Second)/time.Second)))
 	}
-	page(f.status, f.msg, name)
+	page(httpstatus.Of(f.kind), f.msg, name)
 }
 
 // signIn handles a submitted login form (fields username and password):
@@ -206,7 +208,7 @@ func (s *Server) login(ctx context.Context, addr, name, password string) (*drive
 			if mins != 1 {
 				msg += "s"
 			}
-			return nil, &loginFailure{status: http.StatusTooManyRequests, msg: msg + ".", retryAfter: wait}, nil
+			return nil, &loginFailure{kind: drive.RateLimited, msg: msg + ".", retryAfter: wait}, nil
 		}
 	}
 	failed := func() {
@@ -226,7 +228,7 @@ func (s *Server) login(ctx context.Context, addr, name, password string) (*drive
 	if err != nil && !drive.Is(drive.NotFound, err) {
 		return nil, nil, err
 	}
-	bad := &loginFailure{status: http.StatusUnauthorized, msg: msgBadLogin}
+	bad := &loginFailure{kind: drive.Unauthorized, msg: msgBadLogin}
 	if u == nil || phc == "" || name == "" {
 		if _, err := s.cfg.Hasher.Verify(ctx, s.dummy(), password); drive.Is(drive.RateLimited, err) {
 			return nil, busy(err), nil
@@ -250,14 +252,14 @@ func (s *Server) login(ctx context.Context, addr, name, password string) (*drive
 	s.throttle.Succeeded(name)
 	if u.Disabled {
 		s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("user", name), slog.String("reason", "disabled"))
-		return nil, &loginFailure{status: http.StatusUnauthorized, msg: msgDisabled}, nil
+		return nil, &loginFailure{kind: drive.Unauthorized, msg: msgDisabled}, nil
 	}
 	return u, nil, nil
 }
 
 // busy is the failure of a sign-in whose password check found no turn.
 func busy(err error) *loginFailure {
-	f := &loginFailure{status: http.StatusTooManyRequests, msg: "The server is busy checking other sign-ins. Try again in a moment.",
+	f := &loginFailure{kind: drive.RateLimited, msg: "The server is busy checking other sign-ins. Try again in a moment.",
 		retryAfter: time.Second}
 	if de := drive.AsError(err); de != nil && de.RetryAfter > 0 {
 		f.retryAfter = de.RetryAfter

@@ -13,6 +13,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/httpstatus"
 	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
@@ -198,10 +199,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) tokenInternal(w http.ResponseWriter, r *http.Request, err error) {
 	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "token request failed", slog.String("path", r.URL.Path), slog.Any("err", err))
-	status := http.StatusInternalServerError
-	if drive.Is(drive.Unavailable, err) {
-		status = http.StatusServiceUnavailable
-	}
+	// The status is the kind's (503 for Unavailable); the grants answer
+	// the client's own mistakes before this, so a kind below 500 here is
+	// still the server's failure.
+	status := max(httpstatus.OfErr(err), http.StatusInternalServerError)
 	writeJSON(w, status, &oauthError{Code: "server_error", Desc: "the server could not complete the request"})
 }
 
