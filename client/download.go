@@ -243,7 +243,8 @@ type DownloadOptions struct {
 // interrupted DownloadFile is continued with a ranged request, not
 // restarted. When every byte is there, the file's MD5 is checked against
 // the node's and the file is renamed to path (replacing it) with the
-// node's modifiedDate as its modification time. On an MD5 mismatch the
+// node's modification time as it was uploaded (contentProperties.mtime)
+// or, when it has none, its modifiedDate. On an MD5 mismatch the
 // partial file is deleted and, if it had been resumed, downloaded once
 // more from scratch; otherwise a *ChecksumError is returned. On any other
 // failure, cancellation included, the partial file is kept.
@@ -330,7 +331,9 @@ func (c *Client) downloadFile(ctx context.Context, n *acd.Node, path string, o *
 		return resumed, err
 	}
 	f = nil
-	if t, err := time.Parse(time.RFC3339, n.ModifiedDate); err == nil {
+	if t := n.ContentProperties.ModTime.Time; !t.IsZero() {
+		_ = os.Chtimes(partial, t, t)
+	} else if t, err := time.Parse(time.RFC3339, n.ModifiedDate); err == nil {
 		_ = os.Chtimes(partial, t, t)
 	}
 	return resumed, os.Rename(partial, path)

@@ -28,6 +28,7 @@ type transferOpts struct {
 	common
 	jobs      int
 	overwrite bool
+	checksum  bool
 	excludes  []string
 	progress  bool
 }
@@ -36,6 +37,7 @@ func (o *transferOpts) register(c *cobra.Command) {
 	o.common.register(c)
 	c.Flags().IntVarP(&o.jobs, "jobs", "j", 4, "transfer N files in parallel")
 	c.Flags().BoolVar(&o.overwrite, "overwrite", false, "replace destination files whose content differs")
+	c.Flags().BoolVarP(&o.checksum, "checksum", "c", false, "compare the MD5 of files whose size and modification time match too (the strict check)")
 	c.Flags().StringArrayVar(&o.excludes, "exclude", nil, "skip files and folders matching GLOB (name or relative path; repeatable)")
 	c.Flags().BoolVarP(&o.progress, "progress", "P", false, "show progress bars: bytes, rate and ETA per file and in total")
 }
@@ -227,11 +229,16 @@ DEST ending in "/", or an existing folder, is always a folder. A single
 file to a new DEST without an extension (/Backup) could mean either: it is
 refused (exit code 2) with the two ways to say which.
 
-A file whose remote copy has the same size and MD5 is skipped, so running
-the same upload again after an interruption or a failure carries on where
-it stopped. A remote file with other content is a conflict (exit code 4)
-unless --overwrite replaces it. --exclude GLOB skips files and folders by
-name or by path relative to SRC's parent (e.g. '*.tmp', 'src/.git').
+Each file is sent with its modification time. A file whose remote copy
+has the same size and modification time (to the millisecond) is skipped
+without being read, so running the same upload again after an
+interruption or a failure carries on where it stopped; when the times
+differ or the server has none, the MD5 decides, and a file with the same
+content is skipped too (its remote time is set to the local one).
+--checksum compares the MD5 always. A remote file with other content is a
+conflict (exit code 4) unless --overwrite replaces it. --exclude GLOB
+skips files and folders by name or by path relative to SRC's parent
+(e.g. '*.tmp', 'src/.git').
 
 -j N transfers N files at a time. -P shows progress bars on stderr (bytes,
 rate and ETA per file and in total) when stderr is a terminal, or one
@@ -448,20 +455,18 @@ func uploadJob(s *session, o *transferOpts, local, name string, localSize int64,
 		if err != nil {
 			return fail(err)
 		}
-		uo := &client.UploadOptions{Size: localSize, Progress: func(sent, _ int64) { t.set(sent) }}
+		lst, err := os.Stat(local)
+		if err != nil {
+			return false, err
+		}
+		uo := &client.UploadOptions{Size: localSize, ModTime: lst.ModTime(), Progress: func(sent, _ int64) { t.set(sent) }}
 		var n *acd.Node
 		if existing != nil {
 			if existing.Kind != client.KindFile {
 				return fail(fmt.Errorf("%w: a folder is in the way", errExists))
 			}
-			if size(existing) == localSize {
-				sum, err := fileMD5(local)
-				if err != nil {
-					return false, err
-				}
-				if sum == md5of(existing) {
-					return true, nil
-				}
+			if skip, err := s.uploadQuickCheck(ctx, o, local, lst, existing); err != nil || skip {
+				return skip, err
 			}
 			if !o.overwrite {
 				return fail(withHint(fmt.Errorf("%w with other content", errExists), "pass --overwrite to replace it"))
@@ -506,10 +511,15 @@ func newDownload(env *Env) *cobra.Command {
 A folder SRC is downloaded recursively as DEST/<its name>.
 
 Each file is fetched in ranged chunks into NAME.__incomplete, then checked
-against the server's MD5 and renamed. An interrupted download keeps the
-partial file, and the next download of it continues from where it stopped.
-A local file with the same size and MD5 is skipped; one with other content
-is a conflict (exit code 4) unless --overwrite replaces it. --exclude GLOB
+against the server's MD5 and renamed, with the modification time the file
+was uploaded with (else the server's modifiedDate). An interrupted
+download keeps the partial file, and the next download of it continues
+from where it stopped. A local file with the same size and modification
+time (to the millisecond) is skipped without being read; when the times
+differ or the server has none, the MD5 decides, and a file with the same
+content is skipped too (its local time is set to the server's).
+--checksum compares the MD5 always. A local file with other content is a
+conflict (exit code 4) unless --overwrite replaces it. --exclude GLOB
 skips files and folders by name or by path relative to SRC's parent.
 
 -j N transfers N files at a time. -P shows progress bars on stderr (bytes,
@@ -617,14 +627,8 @@ func downloadJob(s *session, o *transferOpts, n *acd.Node, local, remote string)
 			if st.IsDir() {
 				return fail(fmt.Errorf("%s: %w: a directory is in the way", local, errExists))
 			}
-			if st.Size() == size(n) {
-				sum, err := fileMD5(local)
-				if err != nil {
-					return false, err
-				}
-				if sum == md5of(n) {
-					return true, nil
-				}
+			if skip, err := o.downloadQuickCheck(local, st, n); err != nil || skip {
+				return skip, err
 			}
 			if !o.overwrite {
 				return fail(withHint(fmt.Errorf("%s: %w with other content", local, errExists), "pass --overwrite to replace it"))
