@@ -315,6 +315,7 @@ func newExitCodes() *cobra.Command {
 type common struct {
 	quiet   bool
 	verbose bool
+	sdk     []client.Option // extra SDK options of the command (upload's resumable-upload flags)
 }
 
 func (o *common) register(c *cobra.Command) {

@@ -48,7 +48,7 @@ func (e *Env) open(ctx context.Context, o *common) (*session, error) {
 		return nil, err
 	}
 	s := &session{env: e, opts: o, dirs: d, creds: creds, log: o.logger(e.Stderr)}
-	s.c, err = e.newClient(ctx, creds.Server, tokenSource(ctx, d.credentials(), creds, e.HTTPClient), s.log, d)
+	s.c, err = e.newClient(ctx, creds.Server, tokenSource(ctx, d.credentials(), creds, e.HTTPClient), s.log, d, o.sdk...)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (e *Env) withSession(o *common, fn func(ctx context.Context, s *session, ar
 	}
 }
 
-func (e *Env) newClient(_ context.Context, server string, ts oauth2.TokenSource, log *slog.Logger, d dirs) (*client.Client, error) {
+func (e *Env) newClient(_ context.Context, server string, ts oauth2.TokenSource, log *slog.Logger, d dirs, extra ...client.Option) (*client.Client, error) {
 	opts := []client.Option{client.WithLogger(log), client.WithUserAgent("clouddrive-cli"),
 		client.WithEndpointCache(&client.FileEndpointCache{Path: d.endpoints()})}
 	if e.HTTPClient != nil {
@@ -104,6 +104,7 @@ func (e *Env) newClient(_ context.Context, server string, ts oauth2.TokenSource,
 	if e.Now != nil {
 		opts = append(opts, client.WithClock(e.Now))
 	}
+	opts = append(opts, extra...)
 	return client.New(server, ts, opts...)
 }
 

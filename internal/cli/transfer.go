@@ -215,6 +215,7 @@ func summary(o *common, env *Env, verb string, b batch, took time.Duration) {
 
 func newUpload(env *Env) *cobra.Command {
 	var o transferOpts
+	var ro resumeFlags
 	cmd := &cobra.Command{
 		Use:   "upload SRC... DEST",
 		Short: "Upload local files and folders (recursive, parallel, resumable)",
@@ -248,6 +249,15 @@ Failed requests are retried with back-off; an upload that fails after its
 bytes were sent is looked up before it is sent again, so it never
 duplicates a file.
 
+Files of 64 MiB or more (--resumable-min) are sent as resumable uploads
+when the server offers them, in requests of --chunk-size bytes: a failure
+mid-file carries on from the server's copy instead of the start, and an
+upload that was interrupted (Ctrl-C, a kill, a crash, a network down for
+longer than the retries) resumes when the same unchanged file is uploaded
+to the same place again. Until it completes, its URL is kept in a small
+file in the cache directory (uploads-*/); the server forgets unfinished
+uploads after a day by default.
+
 ` + pathHelp,
 		Example: `  clouddrive upload ~/Pictures/2024 /Photos
   clouddrive upload -P -j 8 --exclude '*.tmp' report.pdf data/ /Work
@@ -259,11 +269,15 @@ duplicates a file.
 			if err := o.check(); err != nil {
 				return err
 			}
+			if err := ro.apply(&o.common); err != nil {
+				return err
+			}
 			s, err := env.open(ctx, &o.common)
 			if err != nil {
 				return err
 			}
 			defer s.close()
+			s.prunePending()
 			start := env.now()
 			srcs, dst := args[:len(args)-1], args[len(args)-1]
 			dest, destPath, asName, err := s.uploadDest(ctx, srcs, dst)
@@ -275,6 +289,7 @@ duplicates a file.
 		},
 	}
 	o.register(cmd)
+	ro.register(cmd)
 	return cmd
 }
 
@@ -460,6 +475,7 @@ func uploadJob(s *session, o *transferOpts, local, name string, localSize int64,
 			return false, err
 		}
 		uo := &client.UploadOptions{Size: localSize, ModTime: lst.ModTime(), Progress: func(sent, _ int64) { t.set(sent) }}
+		finish := s.resumeOptions(local, localSize, lst.ModTime(), dir.node.ID, name, uo)
 		var n *acd.Node
 		if existing != nil {
 			if existing.Kind != client.KindFile {
@@ -477,6 +493,7 @@ func uploadJob(s *session, o *transferOpts, local, name string, localSize int64,
 			}
 			n, err = s.c.Overwrite(ctx, existing.ID, f, uo)
 			f.Close()
+			finish(ctx, err)
 			if err != nil {
 				return fail(err)
 			}
@@ -485,6 +502,7 @@ func uploadJob(s *session, o *transferOpts, local, name string, localSize int64,
 				uo.OnConflict = client.ConflictOverwrite
 			}
 			n, err = s.c.UploadFile(ctx, dir.node.ID, name, local, uo)
+			finish(ctx, err)
 			if err != nil {
 				return fail(err)
 			}
