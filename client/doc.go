@@ -51,7 +51,12 @@
 // through an io.Pipe, with a progress callback and the MD5 of the bytes
 // sent checked against the server's. Deduplication and name conflicts are
 // handled per UploadOptions: fail with the conflicting node id, return the
-// existing node, or overwrite it. DownloadFile fetches ranged chunks into
+// existing node, or overwrite it. Large uploads of a known size (64 MiB
+// and more, WithResumable) are resumable when the server offers tus 1.0 on
+// {contentUrl}uploads/: the bytes go in checksummed chunks, a failure
+// resumes from the server's offset, and UploadOptions.OnResumeURL and
+// ResumeURL let another process finish an interrupted upload; servers
+// without that route get multipart. DownloadFile fetches ranged chunks into
 // NAME.__incomplete opened for append, so an interrupted download resumes
 // where it stopped, and renames the file only after its MD5 matched.
 //
