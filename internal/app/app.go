@@ -33,6 +33,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/storeconfig"
 	"github.com/clouddrive/clouddrive/internal/templink"
 	"github.com/clouddrive/clouddrive/internal/thumbnail"
+	"github.com/clouddrive/clouddrive/internal/upload"
 	"github.com/clouddrive/clouddrive/internal/webhook"
 	"github.com/clouddrive/clouddrive/internal/webui"
 )
@@ -105,6 +106,9 @@ type Config struct {
 	// Clients limits requests per client address where there is no token
 	// to limit by (the OAuth endpoints); the zero value disables that.
 	Clients ClientLimits
+	// UploadExpiry is how long a resumable upload that receives no bytes
+	// is kept, and a completed one's record (default 24 hours).
+	UploadExpiry time.Duration
 }
 
 // App is an opened server.
@@ -123,6 +127,9 @@ type App struct {
 	// Retention empties expired trash; Open starts its loop when
 	// Config.TrashRetention is set, and Close stops it.
 	Retention *retention.Purger
+	// Uploads serves resumable uploads (/cdproxy/uploads/); Open starts
+	// its expiry loop.
+	Uploads *upload.Handler
 
 	// stopLoops stop the background loops Open started.
 	stopLoops []func()
@@ -287,6 +294,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{Meta: m, Blobs: b, Nodes: svc, Tokens: tokens, API: api, GC: collector, OAuth: oa, UI: ui, Webhooks: hooks}
+	if err := a.openUploads(ctx, cfg, m, b, svc, api); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if cfg.WebhookPoll >= 0 {
 		a.background(ctx, func(ctx context.Context) { hooks.Run(ctx, cfg.WebhookPoll) })
 	}

@@ -64,6 +64,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		{"GET /cdproxy/nodes/{id}/archive", a(s.archive)},
 		{"GET /cdproxy/templink/{token}", s.tempLinkDownload},
 		{"HEAD /cdproxy/templink/{token}", s.tempLinkDownload},
+		{"/cdproxy/uploads/", s.resumable},
 
 		{"GET /healthz", s.healthz},
 		{"GET /readyz", s.readyz},

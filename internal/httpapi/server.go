@@ -68,6 +68,9 @@ type Server struct {
 	Webhooks *webhook.Service
 	// Apps, if set, serves POST /drive/v1/apps.
 	Apps *oauth.Apps
+	// Uploads, if set, serves resumable uploads (tus, package upload)
+	// under /cdproxy/uploads/; without it those paths are 404.
+	Uploads http.Handler
 }
 
 // Handler returns the HTTP handler with every route.

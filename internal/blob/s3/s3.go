@@ -165,6 +165,9 @@ func New(client *s3.Client, cfg Config) (*Store, error) {
 // Client returns the underlying S3 client.
 func (s *Store) Client() *s3.Client { return s.client }
 
+// Prefix returns the prefix of the store's object names (Config.Prefix).
+func (s *Store) Prefix() string { return s.prefix }
+
 // Bucket returns the bucket name.
 func (s *Store) Bucket() string { return s.bucket }
 

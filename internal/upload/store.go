@@ -1,0 +1,255 @@
+package upload
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/tus/tusd/v2/pkg/filestore"
+	tusd "github.com/tus/tusd/v2/pkg/handler"
+	"github.com/tus/tusd/v2/pkg/s3store"
+)
+
+// Staging is where uploads wait for their last byte: tusd's data store
+// plus this package's records beside it.
+type Staging struct {
+	core interface {
+		tusd.DataStore
+		tusd.TerminaterDataStore
+	}
+	records records
+	// tmp holds the copies of PATCH bodies whose checksum is checked
+	// before they are staged.
+	tmp string
+	// dir is the staging directory of a local Staging (orphan collection).
+	dir string
+}
+
+// LocalStaging stages uploads as files in dir (tusd's filestore): the
+// embedded backends' staging directory under the data directory.
+func LocalStaging(dir string) (*Staging, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("upload staging: %w", err)
+	}
+	fs := filestore.New(dir)
+	fs.DirModePerm, fs.FileModePerm = 0o700, 0o600
+	return &Staging{core: fs, records: dirRecords{dir: dir}, tmp: dir, dir: dir}, nil
+}
+
+// S3Staging stages uploads as S3 multipart uploads under prefix in bucket
+// (tusd's s3store), so that any replica can take an upload over. Parts
+// are buffered in files under tmpDir (the system's temp directory when
+// empty), never in memory.
+func S3Staging(client *s3.Client, bucket, prefix, tmpDir string) *Staging {
+	st := s3store.New(bucket, client)
+	st.ObjectPrefix, st.MetadataObjectPrefix = prefix, prefix
+	st.TemporaryDirectory = tmpDir
+	return &Staging{core: st, records: s3Records{client: client, bucket: bucket, prefix: prefix}, tmp: tmpDir}
+}
+
+// store is the tusd data store the handler runs on: the staging store
+// with a record kept per upload, completed uploads answered from their
+// record, and the checksum extension.
+type store struct {
+	h *Handler
+}
+
+var (
+	_ tusd.DataStore           = store{}
+	_ tusd.TerminaterDataStore = store{}
+)
+
+type recordKeyCtx struct{}
+
+// withRecord passes the record the handler loaded to the store.
+func withRecord(ctx context.Context, r *record) context.Context {
+	return context.WithValue(ctx, recordKeyCtx{}, r)
+}
+
+func (s store) NewUpload(ctx context.Context, info tusd.FileInfo) (tusd.Upload, error) {
+	up, err := s.h.staging.core.NewUpload(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	got, err := up.GetInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rec := &record{ID: got.ID, Owner: info.MetaData[metaOwner], Size: got.Size, Expires: s.h.expires()}
+	if err := s.h.staging.records.put(ctx, recordKey(got.ID), rec); err != nil {
+		_ = s.h.staging.core.AsTerminatableUpload(up).Terminate(ctx)
+		return nil, err
+	}
+	return &staged{Upload: up, s: s, rec: rec}, nil
+}
+
+func (s store) GetUpload(ctx context.Context, id string) (tusd.Upload, error) {
+	rec, _ := ctx.Value(recordKeyCtx{}).(*record)
+	if rec == nil || rec.ID != id {
+		var err error
+		if rec, err = s.h.staging.records.get(ctx, recordKey(id)); err != nil {
+			return nil, err
+		}
+		if rec == nil || rec.ID != id {
+			return nil, tusd.ErrNotFound
+		}
+	}
+	if rec.NodeID != "" {
+		return &done{rec: rec, s: s}, nil
+	}
+	up, err := s.h.staging.core.GetUpload(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &staged{Upload: up, s: s, rec: rec}, nil
+}
+
+func (s store) AsTerminatableUpload(u tusd.Upload) tusd.TerminatableUpload {
+	return u.(tusd.TerminatableUpload)
+}
+
+// staged is an upload still receiving bytes.
+type staged struct {
+	tusd.Upload
+	s   store
+	rec *record
+}
+
+func (u *staged) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
+	var n int64
+	var err error
+	if sum, _ := ctx.Value(checksumKey{}).(*checksum); sum != nil {
+		n, err = u.writeChecked(ctx, offset, src, sum)
+	} else {
+		n, err = u.Upload.WriteChunk(ctx, offset, src)
+	}
+	if n > 0 {
+		// A write keeps the upload alive for another expiry period.
+		u.rec.Expires = u.s.h.expires()
+		if perr := u.s.h.staging.records.put(context.WithoutCancel(ctx), recordKey(u.rec.ID), u.rec); perr != nil {
+			u.s.h.log.Warn("resumable upload: recording the last write failed", "upload", u.rec.ID, "err", perr)
+		}
+	}
+	return n, err
+}
+
+// writeChecked copies src to a temporary file while hashing it, and
+// stages the bytes only when the whole body arrived and matches the
+// checksum: nothing of a PATCH that fails its checksum is kept.
+func (u *staged) writeChecked(ctx context.Context, offset int64, src io.Reader, sum *checksum) (int64, error) {
+	f, err := os.CreateTemp(u.s.h.staging.tmp, "checksum-*")
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	hw := sum.newHash()
+	n, err := io.Copy(io.MultiWriter(f, hw), src)
+	if err != nil {
+		return 0, err
+	}
+	if sum.length >= 0 && n != sum.length {
+		// The body ended early (tusd reports the cut connection): a partial
+		// body cannot be checked, so none of it is kept.
+		return 0, nil
+	}
+	if subtle.ConstantTimeCompare(hw.Sum(nil), sum.want) != 1 {
+		return 0, errChecksumMismatch
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return u.Upload.WriteChunk(ctx, offset, f)
+}
+
+func (u *staged) Terminate(ctx context.Context) error {
+	err := u.s.h.staging.core.AsTerminatableUpload(u.Upload).Terminate(ctx)
+	return errors.Join(err, u.s.h.staging.records.delete(ctx, recordKey(u.rec.ID)))
+}
+
+// done is a completed upload: only its record is left, so that a HEAD
+// tells a client whose last response was lost which node it made.
+type done struct {
+	rec *record
+	s   store
+}
+
+func (u *done) GetInfo(context.Context) (tusd.FileInfo, error) {
+	return tusd.FileInfo{ID: u.rec.ID, Size: u.rec.Size, Offset: u.rec.Size}, nil
+}
+
+func (u *done) WriteChunk(context.Context, int64, io.Reader) (int64, error) {
+	return 0, tusd.ErrMismatchOffset
+}
+
+func (u *done) GetReader(context.Context) (io.ReadCloser, error) { return nil, tusd.ErrNotFound }
+func (u *done) FinishUpload(context.Context) error               { return nil }
+
+func (u *done) Terminate(ctx context.Context) error {
+	return u.s.h.staging.records.delete(ctx, recordKey(u.rec.ID))
+}
+
+// checksum is a PATCH's Upload-Checksum (the tus checksum extension).
+type checksum struct {
+	algorithm string
+	want      []byte
+	// length is the body's Content-Length, -1 when unknown.
+	length int64
+}
+
+type checksumKey struct{}
+
+func (c *checksum) newHash() hash.Hash {
+	if c.algorithm == "md5" {
+		return md5.New()
+	}
+	return sha1.New()
+}
+
+// statusChecksumMismatch is tus's 460 Checksum Mismatch.
+const statusChecksumMismatch = 460
+
+var errChecksumMismatch = tusd.NewError("ERR_CHECKSUM_MISMATCH",
+	"the request body does not match its Upload-Checksum; nothing of it was stored", statusChecksumMismatch)
+
+// tusLog adapts tusd's logger (golang.org/x/exp/slog) to ours: its
+// internal errors as warnings, the rest (cut connections, interrupted
+// requests: routine for resumable uploads) at debug level.
+type tusLog struct{ log *slog.Logger }
+
+func (l tusLog) Write(p []byte) (int, error) {
+	line := string(trimNL(p))
+	if strings.Contains(line, "InternalServerError") {
+		l.log.Warn("tusd", "line", line)
+	} else {
+		l.log.Debug("tusd", "line", line)
+	}
+	return len(p), nil
+}
+
+func trimNL(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// statusText names a tus status net/http does not know.
+func statusText(code int) string {
+	if code == statusChecksumMismatch {
+		return "Checksum Mismatch"
+	}
+	return http.StatusText(code)
+}
