@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-GO_BENCH_PKGS=(./internal/filter ./internal/httpapi ./internal/changes ./internal/blob/localdir ./internal/formdata)
+GO_BENCH_PKGS=(./internal/filter ./internal/meta/sqlstore ./internal/httpapi ./internal/changes ./internal/blob/localdir ./internal/formdata)
 BENCHSTAT=golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
 if [ "${1:-}" = "--go" ]; then

@@ -1,5 +1,9 @@
 // Package filter parses the filters= and sort= parameters of the ACD
-// node listing (GET /nodes) and compiles filters to portable SQL.
+// node listing (GET /nodes) into domain terms: an Expr of Terms, each of
+// which Resolve turns into a Cond (the comparison, with its values
+// normalised as the field compares them), and SortKeys naming fields. It
+// knows no storage: a metadata store translates Conds and sort fields
+// for its own schema (package meta/sqlstore for SQLite and PostgreSQL).
 //
 // # Grammar
 //
@@ -68,20 +72,20 @@
 // matches the whole day, [a TO b] includes all of b's interval, and {a TO b}
 // excludes all of a's. Stored times are Unix milliseconds.
 //
-// description, contentType and extension compare LOWER(column) with the
-// value lower-cased by strings.ToLower. SQLite's LOWER folds only ASCII,
-// so non-ASCII letters in these fields match case-insensitively on
-// PostgreSQL but only exactly on SQLite. name has no such gap: the folded
-// key is stored in name_key.
+// name compares Unicode case folding (drive.NameKey) of both sides;
+// description, contentType, extension and md5 compare both sides
+// lower-cased (see Normalize). A store may lower its side less well:
+// SQLite's LOWER folds only ASCII (see meta/sqlstore).
 //
 // Nodes have no settings; settings.hidden:false matches every node and
 // settings.hidden:true matches none.
 //
 // A term on a missing value (the size or md5 of a folder, the name of the
-// root) does not match, and NOT of it does: NOT compiles to IS NOT TRUE,
-// never to a bare SQL NOT that would turn NULL into "no match" both ways.
+// root) does not match, and NOT of it does (a store must not let a
+// missing value turn into "no match" both ways, as a bare SQL NOT on NULL
+// would).
 //
-// Default status: Parse and Compile add nothing. The server restricts a
+// Default status: Parse and Resolve add nothing. The server restricts a
 // query to AVAILABLE nodes when MentionsStatus reports false.
 //
 // # Limits
@@ -92,12 +96,4 @@
 // syntax error: a *drive.Error of kind drive.Invalid with Param "filters"
 // and a message naming the problem and its byte offset, such as
 // `unknown field "foo" at offset 12`.
-//
-// # SQL
-//
-// Compile produces a boolean expression over the nodes table aliased n,
-// with '?' placeholders, that both SQLite and PostgreSQL accept: plain
-// comparisons, IN lists, LIKE with an explicit ESCAPE '\', LOWER, EXISTS
-// subqueries on node_parents and node_labels, and IS NOT TRUE. There is no
-// ILIKE and no JSON function.
 package filter

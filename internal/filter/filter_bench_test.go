@@ -27,23 +27,6 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-func BenchmarkCompile(b *testing.B) {
-	for name, q := range benchQueries {
-		e, err := filter.Parse(q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, _, err := filter.Compile(e); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 func BenchmarkParseSort(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {

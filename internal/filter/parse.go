@@ -27,8 +27,8 @@ const (
 // Parse parses the value of the filters= parameter. An empty or
 // whitespace-only query gives a nil Expr and a nil error: no filter.
 //
-// Every field and value is checked here, so Compile succeeds on any Expr
-// that Parse returns. Errors are *drive.Error values of kind
+// Every field and value is checked here, so Resolve succeeds on every
+// Term of an Expr that Parse returns. Errors are *drive.Error values of kind
 // drive.Invalid with Param "filters" and a message that names the problem
 // and its byte offset in q.
 func Parse(q string) (Expr, error) {
@@ -69,7 +69,6 @@ type parser struct {
 	pos   int
 	depth int
 	terms int
-	check compiler // scratch space for checking each term
 }
 
 func (p *parser) errorf(off int, format string, args ...any) error {
@@ -356,8 +355,7 @@ func (p *parser) term(field string, off int, pattern []string, r *Range) (Expr, 
 		return nil, p.errorf(off, "filter has more than %d terms", MaxTerms)
 	}
 	t := Term{Field: field, Pattern: pattern, Range: r, Offset: off}
-	p.check.reset()
-	if err := p.check.term(t); err != nil {
+	if _, err := resolve(t); err != nil {
 		if te, ok := errors.AsType[*termError](err); ok {
 			return nil, invalid(fmt.Sprintf("%s at offset %d: %s", te.msg, off, te.want))
 		}

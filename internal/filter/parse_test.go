@@ -309,17 +309,3 @@ func TestMentionsStatus(t *testing.T) {
 		}
 	}
 }
-
-func BenchmarkParseCompile(b *testing.B) {
-	q := goACDNameQuery(id22, "my holiday photo (1).jpg")
-	b.ReportAllocs()
-	for b.Loop() {
-		e, err := filter.Parse(q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := filter.Compile(e); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

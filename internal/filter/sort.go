@@ -16,9 +16,6 @@ type SortKey struct {
 	Field string
 	// Desc is true for DESC, false for ASC (the default).
 	Desc bool
-	// Column is the SQL expression over the nodes table (alias n) to
-	// order by and to compare in keyset pagination. It is never NULL.
-	Column string
 }
 
 // ParseSort parses the sort= parameter. It accepts a JSON-like array of
@@ -34,8 +31,8 @@ type SortKey struct {
 // as an unknown field or direction or a field given twice, is a
 // drive.Invalid *drive.Error with Param "sort".
 //
-// ParseSort does not add a tie-breaker; callers that paginate should
-// append n.id themselves when it is not already a key.
+// ParseSort does not add a tie-breaker: a store that paginates breaks
+// ties by id (see meta.Query.Sort).
 func ParseSort(s string) ([]SortKey, error) {
 	if len(s) > MaxSortLength {
 		return nil, sortError("sort is %d bytes long, the limit is %d", len(s), MaxSortLength)
@@ -96,24 +93,9 @@ func sortField(name string) (SortKey, bool) {
 	if !ok {
 		return SortKey{}, false
 	}
-	var col string
 	switch field {
-	case FieldName:
-		col = "COALESCE(n.name_key, '')"
-	case FieldCreated:
-		col = "n.created_at"
-	case FieldModified:
-		col = "n.modified_at"
-	case FieldSize:
-		col = "COALESCE(n.size, -1)"
-	case FieldContentDate:
-		col = "COALESCE(n.content_date, 0)"
-	case FieldKind:
-		col = "n.kind"
-	case FieldID:
-		col = "n.id"
-	default:
-		return SortKey{}, false
+	case FieldName, FieldCreated, FieldModified, FieldSize, FieldContentDate, FieldKind, FieldID:
+		return SortKey{Field: field}, true
 	}
-	return SortKey{Field: field, Column: col}, true
+	return SortKey{}, false
 }

@@ -160,6 +160,8 @@ type Link struct {
 type Query struct {
 	UserID string
 	// Filter is the parsed filters= expression, or nil for all nodes.
+	// The store translates it for its schema (filter.Resolve gives each
+	// term's comparison).
 	Filter filter.Expr
 	// Parent, when set, restricts the result to children of that node.
 	Parent string
@@ -168,8 +170,11 @@ type Query struct {
 	Statuses []drive.Status
 	// TrashRootsOnly keeps only nodes trashed directly (TrashRoot == ID).
 	TrashRootsOnly bool
-	// Sort orders the result; ties are broken by id ascending. Nil sorts
-	// by id.
+	// Sort orders the result by these fields; ties are broken by id
+	// ascending. Nil sorts by id. Names sort by their case-folded key
+	// (drive.NameKey), byte by byte; times as Unix milliseconds; a
+	// missing name sorts as "", a missing size as -1 and a missing
+	// content date as 0. The store maps each field to where it keeps it.
 	Sort []filter.SortKey
 	// After continues a listing: the sort values and id of the last node
 	// of the previous page (from Page.Last). Nil starts at the beginning.

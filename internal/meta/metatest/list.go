@@ -119,9 +119,9 @@ func where(nodes []*drive.Node, keep func(n *drive.Node) bool) []*drive.Node {
 
 func hasParent(n *drive.Node, parent string) bool { return slices.Contains(n.Parents, parent) }
 
-// sortValue is the value a node sorts by for a sort field, as documented
-// by filter.SortKey.Column: the folded name, times in milliseconds, -1 for
-// a missing size and 0 for a missing content date.
+// sortValue is the value a node sorts by for a sort field, as
+// meta.Query.Sort documents it: the folded name, times in milliseconds,
+// -1 for a missing size and 0 for a missing content date.
 func sortValue(n *drive.Node, field string) any {
 	switch field {
 	case filter.FieldName:

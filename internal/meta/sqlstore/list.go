@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -15,15 +16,92 @@ import (
 // it is in the listing, and concurrent inserts never shift or repeat rows.
 func (t *tx) List(ctx context.Context, q meta.Query) (meta.Page, error) {
 	const op = "meta.List"
+	st, err := buildList(t.d, q)
+	if err != nil {
+		return meta.Page{}, err
+	}
+	total := int64(-1)
+	if st.count != "" {
+		if err := t.queryRow(ctx, st.count, st.countArgs...).Scan(&total); err != nil {
+			return meta.Page{}, drive.Wrap(op, err)
+		}
+	}
+	rows, err := t.query(ctx, st.page, st.pageArgs...)
+	if err != nil {
+		return meta.Page{}, drive.Wrap(op, err)
+	}
+	defer rows.Close()
+	limit := st.limit
+	page := meta.Page{Nodes: []*drive.Node{}, Total: total}
+	var lastVals []any
+	for rows.Next() {
+		var pickTotal int64
+		vals := make([]any, st.keys)
+		ptrs := make([]any, 1, st.keys+1)
+		ptrs[0] = &pickTotal
+		for i := range vals {
+			ptrs = append(ptrs, &vals[i])
+		}
+		n, err := scanNode(rows, ptrs...)
+		if err != nil {
+			return meta.Page{}, drive.Wrap(op, err)
+		}
+		if total < 0 {
+			page.Total = pickTotal
+		}
+		if len(page.Nodes) == limit {
+			// One more row exists: the page is not the last.
+			last := page.Nodes[len(page.Nodes)-1]
+			page.Last = &meta.Cursor{Values: lastVals, ID: last.ID}
+			break
+		}
+		page.Nodes = append(page.Nodes, n)
+		lastVals = normalize(vals)
+	}
+	if err := rows.Err(); err != nil {
+		return meta.Page{}, drive.Wrap(op, err)
+	}
+	rows.Close()
+	if total < 0 && len(page.Nodes) == 0 {
+		// No row carried the count: none matches, or the cursor is past
+		// the last match.
+		page.Total = 0
+		if q.After != nil {
+			if err := t.queryRow(ctx, st.recount, st.recountArgs...).Scan(&page.Total); err != nil {
+				return meta.Page{}, drive.Wrap(op, err)
+			}
+		}
+	}
+	return page, drive.Wrap(op, t.loadParents(ctx, page.Nodes))
+}
+
+// listStmt is the SQL of one List call.
+type listStmt struct {
+	// count counts the matches, when the page query does not (its
+	// pick_total column is then 0); "" when it does.
+	count     string
+	countArgs []any
+	// page selects the page's rows (nodeCols, pick_total, then one column
+	// per sort key), one more than limit to tell whether more follow.
+	page     string
+	pageArgs []any
+	// recount counts the matches when page counts them but returned no
+	// row after a cursor.
+	recount     string
+	recountArgs []any
+	keys, limit int
+}
+
+// buildList translates q into SQL for dialect d: the filter and sort
+// fields become conditions and columns of this package's schema.
+func buildList(d *Dialect, q meta.Query) (listStmt, error) {
+	const op = "meta.List"
 	where := []string{"n.user_id = ?"}
 	args := []any{q.UserID}
 	if q.Filter != nil {
-		// SQLite compares text byte by byte (BINARY), so name:abc* can
-		// take a range of an index; PostgreSQL finds LIKE 'abc%' in an
-		// index itself (C collation; see the migrations for others).
-		w, a, err := filter.CompileWith(q.Filter, filter.Options{PrefixRanges: t.d.Name == "sqlite", LinkArrays: t.d.Name == "postgres"})
+		w, a, err := compileFilter(q.Filter, filterOptionsFor(d))
 		if err != nil {
-			return meta.Page{}, err
+			return listStmt{}, err
 		}
 		where = append(where, w)
 		args = append(args, a...)
@@ -54,21 +132,24 @@ func (t *tx) List(ctx context.Context, q meta.Query) (meta.Page, error) {
 	}
 	base := strings.Join(where, " AND ")
 
-	keys := q.Sort
+	keys, err := sortKeys(q.Sort)
+	if err != nil {
+		return listStmt{}, err
+	}
 	cols := make([]string, len(keys))
 	for i, k := range keys {
-		cols[i] = k.Column
+		cols[i] = k.col
 	}
 	if q.After != nil && len(q.After.Values) != len(keys) {
-		return meta.Page{}, drive.E(op, drive.Invalid, "startToken does not match the sort order")
+		return listStmt{}, drive.E(op, drive.Invalid, "startToken does not match the sort order")
 	}
 	order := make([]string, 0, len(keys)+1)
 	for _, k := range keys {
 		dir := " ASC"
-		if k.Desc {
+		if k.desc {
 			dir = " DESC"
 		}
-		order = append(order, k.Column+dir)
+		order = append(order, k.col+dir)
 	}
 	order = append(order, idCol+" ASC")
 	limit := q.Limit
@@ -80,22 +161,22 @@ func (t *tx) List(ctx context.Context, q meta.Query) (meta.Page, error) {
 	// the query, and only those rows are read whole: reading the columns
 	// of every match before sorting them cost 0.3 s for a name prefix
 	// with 20,000 matches.
+	st := listStmt{keys: len(keys), limit: limit}
 	var pick string
 	var pickArgs []any
-	total := int64(-1)
 	if q.Parent != "" && q.Filter != nil {
 		// A filter over a folder's children reads every child's row: count
 		// the matches in the same pass (COUNT(*) OVER ()) rather than in
 		// a second one.
 		inner := make([]string, 0, len(keys)+2)
 		inner = append(inner, idCol+" AS pick_id")
-		wkeys := make([]filter.SortKey, len(keys))
+		wkeys := make([]sortKey, len(keys))
 		worder := make([]string, 0, len(keys)+1)
 		for i, k := range keys {
 			name := "pick_k" + strconv.Itoa(i)
-			inner = append(inner, k.Column+" AS "+name)
-			wkeys[i] = filter.SortKey{Field: k.Field, Column: name, Desc: k.Desc}
-			worder = append(worder, name+strings.TrimPrefix(order[i], k.Column))
+			inner = append(inner, k.col+" AS "+name)
+			wkeys[i] = sortKey{col: name, desc: k.desc}
+			worder = append(worder, name+strings.TrimPrefix(order[i], k.col))
 		}
 		worder = append(worder, "pick_id ASC")
 		inner = append(inner, "COUNT(*) OVER () AS pick_total")
@@ -117,9 +198,7 @@ func (t *tx) List(ctx context.Context, q meta.Query) (meta.Page, error) {
 			countQ = "SELECT COUNT(*) FROM node_parents pp WHERE pp.parent_id = ? AND pp.live = 1 AND pp.user_id = ?"
 			countArgs = []any{q.Parent, q.UserID}
 		}
-		if err := t.queryRow(ctx, countQ, countArgs...).Scan(&total); err != nil {
-			return meta.Page{}, drive.Wrap(op, err)
-		}
+		st.count, st.countArgs = countQ, countArgs
 		pageWhere, pageArgs := base, args
 		if q.After != nil {
 			w, a := afterClause(keys, idCol, q.After)
@@ -135,73 +214,50 @@ func (t *tx) List(ctx context.Context, q meta.Query) (meta.Page, error) {
 		sel += ", " + c
 	}
 	order[len(order)-1] = "n.id ASC"
-	rows, err := t.query(ctx, sel+" FROM ("+pick+") pick CROSS JOIN nodes n WHERE n.id = pick.pick_id ORDER BY "+strings.Join(order, ", "),
-		append(pickArgs, limit+1)...)
-	if err != nil {
-		return meta.Page{}, drive.Wrap(op, err)
+	st.page = sel + " FROM (" + pick + ") pick CROSS JOIN nodes n WHERE n.id = pick.pick_id ORDER BY " + strings.Join(order, ", ")
+	st.pageArgs = append(pickArgs, limit+1)
+	st.recount, st.recountArgs = "SELECT COUNT(*) FROM "+from+" WHERE "+base, args
+	return st, nil
+}
+
+// sortKey is one key of a listing's order: the SQL expression of its
+// field (sortColumn) and its direction.
+type sortKey struct {
+	col  string
+	desc bool
+}
+
+// sortKeys translates the sort fields of a query.
+func sortKeys(keys []filter.SortKey) ([]sortKey, error) {
+	out := make([]sortKey, len(keys))
+	for i, k := range keys {
+		col, ok := sortColumn(k.Field)
+		if !ok {
+			return nil, &drive.Error{Op: "meta.List", Kind: drive.Invalid, Param: "sort", Message: fmt.Sprintf("cannot sort by %q", k.Field)}
+		}
+		out[i] = sortKey{col: col, desc: k.Desc}
 	}
-	defer rows.Close()
-	page := meta.Page{Nodes: []*drive.Node{}, Total: total}
-	var lastVals []any
-	for rows.Next() {
-		var pickTotal int64
-		vals := make([]any, len(cols))
-		ptrs := make([]any, 1, len(cols)+1)
-		ptrs[0] = &pickTotal
-		for i := range vals {
-			ptrs = append(ptrs, &vals[i])
-		}
-		n, err := scanNode(rows, ptrs...)
-		if err != nil {
-			return meta.Page{}, drive.Wrap(op, err)
-		}
-		if total < 0 {
-			page.Total = pickTotal
-		}
-		if len(page.Nodes) == limit {
-			// One more row exists: the page is not the last.
-			last := page.Nodes[len(page.Nodes)-1]
-			page.Last = &meta.Cursor{Values: lastVals, ID: last.ID}
-			break
-		}
-		page.Nodes = append(page.Nodes, n)
-		lastVals = normalize(vals)
-	}
-	if err := rows.Err(); err != nil {
-		return meta.Page{}, drive.Wrap(op, err)
-	}
-	rows.Close()
-	if total < 0 && len(page.Nodes) == 0 {
-		// No row carried the count: none matches, or the cursor is past
-		// the last match.
-		page.Total = 0
-		if q.After != nil {
-			if err := t.queryRow(ctx, "SELECT COUNT(*) FROM "+from+" WHERE "+base, args...).Scan(&page.Total); err != nil {
-				return meta.Page{}, drive.Wrap(op, err)
-			}
-		}
-	}
-	return page, drive.Wrap(op, t.loadParents(ctx, page.Nodes))
+	return out, nil
 }
 
 // afterClause builds the keyset condition "row sorts after cursor" for a
 // mixed-direction sort: (k1 > v1) OR (k1 = v1 AND k2 > v2) ... OR (all
 // equal AND id > lastID), with < for descending keys; idCol is the id.
-func afterClause(keys []filter.SortKey, idCol string, c *meta.Cursor) (string, []any) {
+func afterClause(keys []sortKey, idCol string, c *meta.Cursor) (string, []any) {
 	var ors []string
 	var args []any
 	for i := 0; i <= len(keys); i++ {
 		var ands []string
 		for j := 0; j < i; j++ {
-			ands = append(ands, keys[j].Column+" = ?")
+			ands = append(ands, keys[j].col+" = ?")
 			args = append(args, c.Values[j])
 		}
 		if i < len(keys) {
 			op := " > ?"
-			if keys[i].Desc {
+			if keys[i].desc {
 				op = " < ?"
 			}
-			ands = append(ands, keys[i].Column+op)
+			ands = append(ands, keys[i].col+op)
 			args = append(args, c.Values[i])
 		} else {
 			ands = append(ands, idCol+" > ?")

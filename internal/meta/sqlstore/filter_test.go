@@ -1,4 +1,4 @@
-package filter_test
+package sqlstore
 
 import (
 	"context"
@@ -17,7 +17,41 @@ import (
 	"github.com/clouddrive/clouddrive/internal/filter"
 )
 
-func ms(s string) int64 {
+// escapeForFilter escapes s the way go-acd's EscapeForFilter does: a
+// backslash before each of + - & | ! ( ) { } [ ] ^ ' " ~ * ? : \ and space.
+func escapeForFilter(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`+-&|!(){}[]^'"~*?: \`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// goACDNameQuery is the query go-acd's Folder.GetNode sends.
+func goACDNameQuery(parent, name string) string {
+	return `parents:"` + parent + `" AND name:"` + escapeForFilter(name) + `"`
+}
+
+const id22 = "-abcDEF0123456789_xyz0" // 22 characters, leading '-'
+
+// compile is compileFilter of the parse of q.
+func compile(t *testing.T, q string, o filterOptions) (string, []any) {
+	t.Helper()
+	e, err := filter.Parse(q)
+	if err != nil {
+		t.Fatalf("Parse(%q) error: %v", q, err)
+	}
+	where, args, err := compileFilter(e, o)
+	if err != nil {
+		t.Fatalf("compileFilter(%q) error: %v", q, err)
+	}
+	return where, args
+}
+
+func msOf(s string) int64 {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		panic(err)
@@ -25,7 +59,7 @@ func ms(s string) int64 {
 	return t.UnixMilli()
 }
 
-func TestCompile(t *testing.T) {
+func TestCompileFilter(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		in        string
@@ -55,38 +89,31 @@ func TestCompile(t *testing.T) {
 		{"SizeRange", `contentProperties.size:{0 TO 1000]`, `(n.size > ? AND n.size <= ?)`, []any{int64(0), int64(1000)}},
 		{"SizeRangeOpen", `contentProperties.size:[10 TO *}`, `(n.size >= ?)`, []any{int64(10)}},
 		{"SizeRangeAll", `contentProperties.size:[* TO *]`, `(n.size IS NOT NULL)`, nil},
-		{"CreatedOpen", `createdDate:[2014-01-01T00:00:00Z TO *]`, `(n.created_at >= ?)`, []any{ms("2014-01-01T00:00:00Z")}},
+		{"CreatedOpen", `createdDate:[2014-01-01T00:00:00Z TO *]`, `(n.created_at >= ?)`, []any{msOf("2014-01-01T00:00:00Z")}},
 		{"ModifiedMixed", `modifiedDate:{2015-01-01T00:00:00.000Z TO 2016-01-01T00:00:00Z]`,
 			`(n.modified_at >= ? AND n.modified_at < ?)`,
-			[]any{ms("2015-01-01T00:00:00.001Z"), ms("2016-01-01T00:00:01Z")}},
+			[]any{msOf("2015-01-01T00:00:00.001Z"), msOf("2016-01-01T00:00:01Z")}},
 		{"DayExact", `contentProperties.contentDate:2014-01-01`, `(n.content_date >= ? AND n.content_date < ?)`,
-			[]any{ms("2014-01-01T00:00:00Z"), ms("2014-01-02T00:00:00Z")}},
-		{"DayExclusiveUpper", `createdDate:[* TO 2014-01-01}`, `(n.created_at < ?)`, []any{ms("2014-01-01T00:00:00Z")}},
+			[]any{msOf("2014-01-01T00:00:00Z"), msOf("2014-01-02T00:00:00Z")}},
+		{"DayExclusiveUpper", `createdDate:[* TO 2014-01-01}`, `(n.created_at < ?)`, []any{msOf("2014-01-01T00:00:00Z")}},
 		{"ZoneOffset", `createdDate:2014-01-01T02:00:00+02:00`, `(n.created_at >= ? AND n.created_at < ?)`,
-			[]any{ms("2014-01-01T00:00:00Z"), ms("2014-01-01T00:00:01Z")}},
+			[]any{msOf("2014-01-01T00:00:00Z"), msOf("2014-01-01T00:00:01Z")}},
 		{"HiddenFalse", `settings.hidden:false`, `(1=1)`, nil},
 		{"HiddenTrue", `settings.hidden:true`, `(1=0)`, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := filter.Parse(tt.in)
-			if err != nil {
-				t.Fatalf("Parse(%q) error: %v", tt.in, err)
-			}
-			where, args, err := filter.Compile(e)
-			if err != nil {
-				t.Fatalf("Compile(%q) error: %v", tt.in, err)
-			}
+			where, args := compile(t, tt.in, filterOptions{})
 			if where != tt.wantWhere {
-				t.Errorf("Compile(%q) where = %s, want %s", tt.in, where, tt.wantWhere)
+				t.Errorf("compileFilter(%q) where = %s, want %s", tt.in, where, tt.wantWhere)
 			}
 			if diff := cmp.Diff(tt.wantArgs, args); diff != "" {
-				t.Errorf("Compile(%q) args mismatch (-want +got):\n%s", tt.in, diff)
+				t.Errorf("compileFilter(%q) args mismatch (-want +got):\n%s", tt.in, diff)
 			}
 		})
 	}
 }
 
-func TestCompileError(t *testing.T) {
+func TestCompileFilterError(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		in   filter.Expr
@@ -100,7 +127,7 @@ func TestCompileError(t *testing.T) {
 		{"NilNot", filter.Not{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			where, _, err := filter.Compile(tt.in)
+			where, _, err := compileFilter(tt.in, filterOptions{})
 			if err == nil {
 				t.Fatalf("Compile(%v) = %s, want error", tt.in, where)
 			}
@@ -111,7 +138,7 @@ func TestCompileError(t *testing.T) {
 	}
 }
 
-func TestCompileEmptyLists(t *testing.T) {
+func TestCompileFilterEmptyLists(t *testing.T) {
 	for _, tt := range []struct {
 		in   filter.Expr
 		want string
@@ -119,16 +146,16 @@ func TestCompileEmptyLists(t *testing.T) {
 		{filter.And{}, "(1=1)"},
 		{filter.Or{}, "(1=0)"},
 	} {
-		if got, _, err := filter.Compile(tt.in); err != nil || got != tt.want {
+		if got, _, err := compileFilter(tt.in, filterOptions{}); err != nil || got != tt.want {
 			t.Errorf("Compile(%#v) = %q, %v, want %q", tt.in, got, err, tt.want)
 		}
 	}
 }
 
-// TestCompilePrefixRanges checks the range PrefixRanges adds in front of
+// TestCompileFilterPrefixRanges checks the range prefixRanges adds in front of
 // a pattern with a literal start, and nothing else.
-func TestCompilePrefixRanges(t *testing.T) {
-	o := filter.Options{PrefixRanges: true}
+func TestCompileFilterPrefixRanges(t *testing.T) {
+	o := filterOptions{prefixRanges: true}
 	for _, tt := range []struct {
 		in        string
 		wantWhere string
@@ -142,33 +169,19 @@ func TestCompilePrefixRanges(t *testing.T) {
 		{`name:abc`, `(n.name_key = ?)`, []any{"abc"}},
 		{`description:abc*`, `(LOWER(n.description) LIKE ? ESCAPE '\')`, []any{`abc%`}},
 	} {
-		e, err := filter.Parse(tt.in)
-		if err != nil {
-			t.Fatalf("Parse(%q) error: %v", tt.in, err)
-		}
-		where, args, err := filter.CompileWith(e, o)
-		if err != nil {
-			t.Fatalf("CompileWith(%q) error: %v", tt.in, err)
-		}
+		where, args := compile(t, tt.in, o)
 		if where != tt.wantWhere {
-			t.Errorf("CompileWith(%q) where = %s, want %s", tt.in, where, tt.wantWhere)
+			t.Errorf("compileFilter(%q) where = %s, want %s", tt.in, where, tt.wantWhere)
 		}
 		if diff := cmp.Diff(tt.wantArgs, args); diff != "" {
-			t.Errorf("CompileWith(%q) args mismatch (-want +got):\n%s", tt.in, diff)
+			t.Errorf("compileFilter(%q) args mismatch (-want +got):\n%s", tt.in, diff)
 		}
 	}
 }
 
-// TestCompileLinkArrays checks the PostgreSQL form of parents: and labels:.
-func TestCompileLinkArrays(t *testing.T) {
-	e, err := filter.Parse(`labels:x OR NOT parents:` + id22)
-	if err != nil {
-		t.Fatal(err)
-	}
-	where, args, err := filter.CompileWith(e, filter.Options{LinkArrays: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+// TestCompileFilterLinkArrays checks the PostgreSQL form of parents: and labels:.
+func TestCompileFilterLinkArrays(t *testing.T) {
+	where, args := compile(t, `labels:x OR NOT parents:`+id22, filterOptions{linkArrays: true})
 	want := `((n.id = ANY (ARRAY(SELECT l.node_id FROM node_labels l WHERE l.label = ?))) OR ` +
 		`((n.id = ANY (ARRAY(SELECT p.child_id FROM node_parents p WHERE p.parent_id = ?))) IS NOT TRUE))`
 	if where != want {
@@ -180,9 +193,9 @@ func TestCompileLinkArrays(t *testing.T) {
 }
 
 // openDB opens an in-memory SQLite database with the production schema.
-func openDB(t *testing.T) *sql.DB {
+func openFilterDB(t *testing.T) *sql.DB {
 	t.Helper()
-	data, err := os.ReadFile("../meta/sqlite/migrations/00001_init.sql")
+	data, err := os.ReadFile("../sqlite/migrations/00001_init.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +218,7 @@ func openDB(t *testing.T) *sql.DB {
 	return db
 }
 
-type fixture struct {
+type filterFixture struct {
 	id, kind, name, status string
 	isRoot                 bool
 	description            string
@@ -221,7 +234,7 @@ const (
 	rootID  = "rootAAAAAAAAAAAAAAAAAA"
 )
 
-var fixtures = []fixture{
+var fixtures = []filterFixture{
 	{id: rootID, kind: "FOLDER", isRoot: true, created: day2013, modified: day2013},
 	{id: id22, kind: "FOLDER", name: "Photos", created: "2014-03-01T00:00:00Z", modified: "2014-03-01T00:00:00Z", parents: []string{rootID}},
 	{id: "folder2", kind: "FOLDER", name: "Docs", created: day2013, modified: day2013, parents: []string{rootID, id22}},
@@ -266,12 +279,12 @@ func insertFixtures(t *testing.T, db *sql.DB) {
 		}
 		contentDate := f.contentDate
 		if s, ok := contentDate.(string); ok {
-			contentDate = ms(s)
+			contentDate = msOf(s)
 		}
 		_, err := db.ExecContext(ctx, `INSERT INTO nodes (id, user_id, kind, name, name_key, status, is_root, description,
 			created_at, modified_at, created_by, version, change_seq, size, md5, content_type, extension, content_date)
 			VALUES (?, 'u1', ?, ?, ?, ?, ?, ?, ?, ?, 'test', 1, 1, ?, ?, ?, ?, ?)`,
-			f.id, f.kind, name, nameKey, status, isRoot, f.description, ms(f.created), ms(f.modified),
+			f.id, f.kind, name, nameKey, status, isRoot, f.description, msOf(f.created), msOf(f.modified),
 			f.size, f.md5, f.contentType, f.ext, contentDate)
 		if err != nil {
 			t.Fatalf("inserting %s: %v", f.id, err)
@@ -296,19 +309,12 @@ func insertFixtures(t *testing.T, db *sql.DB) {
 
 func queryIDs(t *testing.T, db *sql.DB, q string) []string {
 	t.Helper()
-	return queryIDsWith(t, db, q, filter.Options{})
+	return queryIDsWith(t, db, q, filterOptions{})
 }
 
-func queryIDsWith(t *testing.T, db *sql.DB, q string, o filter.Options) []string {
+func queryIDsWith(t *testing.T, db *sql.DB, q string, o filterOptions) []string {
 	t.Helper()
-	e, err := filter.Parse(q)
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", q, err)
-	}
-	where, args, err := filter.CompileWith(e, o)
-	if err != nil {
-		t.Fatalf("Compile(%q) error: %v", q, err)
-	}
+	where, args := compile(t, q, o)
 	rows, err := db.Query(`SELECT n.id FROM nodes n WHERE `+where+` ORDER BY n.id`, args...)
 	if err != nil {
 		t.Fatalf("query for %q (%s): %v", q, where, err)
@@ -340,8 +346,8 @@ func allIDsExcept(except ...string) []string {
 	return ids
 }
 
-func TestSQLite(t *testing.T) {
-	db := openDB(t)
+func TestFilterSQLite(t *testing.T) {
+	db := openFilterDB(t)
 	insertFixtures(t, db)
 	for _, tt := range []struct {
 		name string
@@ -413,7 +419,7 @@ func TestSQLite(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			want := slices.Sorted(slices.Values(tt.want))
-			for _, o := range []filter.Options{{}, {PrefixRanges: true}} {
+			for _, o := range []filterOptions{{}, {prefixRanges: true}} {
 				got := queryIDsWith(t, db, tt.q, o)
 				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 					t.Errorf("query %q with %+v mismatch (-want +got):\n%s", tt.q, o, diff)
@@ -423,10 +429,10 @@ func TestSQLite(t *testing.T) {
 	}
 }
 
-// TestSQLiteLimits runs queries at the parser's limits, which must stay
+// TestFilterSQLiteLimits runs queries at the parser's limits, which must stay
 // within SQLite's expression depth and LIKE pattern limits.
-func TestSQLiteLimits(t *testing.T) {
-	db := openDB(t)
+func TestFilterSQLiteLimits(t *testing.T) {
+	db := openFilterDB(t)
 	insertFixtures(t, db)
 	// A long name for the LIKE patterns below to backtrack over.
 	long := strings.Repeat("a", drive.MaxNameLength-1) + "c"
@@ -451,6 +457,127 @@ func TestSQLiteLimits(t *testing.T) {
 		queryIDs(t, db, q)
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("query %.40q... took %v", q, d)
+		}
+	}
+}
+
+// TestSortColumnsSQLite checks that each sort column is valid SQL and
+// orders as documented, NULLs included.
+func TestSortColumnsSQLite(t *testing.T) {
+	db := openFilterDB(t)
+	insertFixtures(t, db)
+	for _, tt := range []struct {
+		sort string
+		want []string
+	}{
+		{`["contentProperties.size DESC"]`, []string{"file2", "file1", "trash1", "file3", "folder2"}},
+		{`["name"]`, []string{"folder2", "file3", "file1", "trash1", "file2"}},
+		{`["modifiedDate DESC", "kind"]`, []string{"file3", "file2", "file1", "trash1", "folder2"}},
+		{`["contentProperties.contentDate DESC", "id"]`, []string{"file2", "file1", "file3", "folder2", "trash1"}},
+		{`["kind DESC", "id DESC"]`, []string{"folder2", "trash1", "file3", "file2", "file1"}},
+		{`['createdDate DESC', 'id']`, []string{"file3", "file2", "file1", "folder2", "trash1"}},
+	} {
+		parsed, err := filter.ParseSort(tt.sort)
+		if err != nil {
+			t.Fatalf("ParseSort(%q) error: %v", tt.sort, err)
+		}
+		keys, err := sortKeys(parsed)
+		if err != nil {
+			t.Fatalf("sortKeys(%q) error: %v", tt.sort, err)
+		}
+		var order []string
+		for _, k := range keys {
+			dir := " ASC"
+			if k.desc {
+				dir = " DESC"
+			}
+			order = append(order, k.col+dir)
+		}
+		rows, err := db.Query(`SELECT n.id FROM nodes n WHERE EXISTS (SELECT 1 FROM node_parents p WHERE p.child_id = n.id AND p.parent_id = ?) ORDER BY `+strings.Join(order, ", "), id22)
+		if err != nil {
+			t.Fatalf("sort %q: %v", tt.sort, err)
+		}
+		got := []string{}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, id)
+		}
+		rows.Close()
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("sort %q mismatch (-want +got):\n%s", tt.sort, diff)
+		}
+	}
+}
+
+// TestSortKeysUnknown checks that a sort field ParseSort would not
+// accept is refused, not ordered by something else.
+func TestSortKeysUnknown(t *testing.T) {
+	_, err := sortKeys([]filter.SortKey{{Field: filter.FieldDescription}})
+	if de := drive.AsError(err); de == nil || de.Kind != drive.Invalid || de.Param != "sort" {
+		t.Errorf("sortKeys(description) error = %#v, want drive.Invalid with Param sort", err)
+	}
+}
+
+// TestCompileFilterPlaceholders checks, for every query of
+// TestFilterSQLite's kind and both dialects' options, one argument per
+// placeholder.
+func TestCompileFilterPlaceholders(t *testing.T) {
+	for _, q := range []string{
+		`kind:F* AND NOT status:TRASH`, `name:a*b* OR contentProperties.md5:AB*`, `labels:x OR NOT parents:` + id22,
+		`contentProperties.size:[1 TO *] AND createdDate:{2014-01-01 TO 2015-01-01]`, `settings.hidden:false AND isRoot:true`,
+		`description:"q?" AND contentProperties.extension:j*g`,
+	} {
+		for _, o := range []filterOptions{{}, {prefixRanges: true}, {linkArrays: true}} {
+			where, args := compile(t, q, o)
+			if n := strings.Count(where, "?"); n != len(args) {
+				t.Errorf("compileFilter(%q, %+v) = %s with %d args, want %d", q, o, where, len(args), n)
+			}
+		}
+	}
+}
+
+// benchQueries are filters as ACD clients send them.
+var benchQueries = map[string]string{
+	"name":    `kind:FILE AND name:my\ holiday\ photo\ \(1\).jpg AND parents:9gjxNmFHTQiuD6AGlAr5-w`,
+	"prefix":  `kind:FILE AND name:IMG_2026*`,
+	"complex": `(kind:FILE OR kind:FOLDER) AND NOT status:TRASH AND modifiedDate:[2020-01-01T00:00:00Z TO *] AND (labels:work OR contentProperties.extension:pdf)`,
+	"md5":     `contentProperties.md5:5d41402abc4b2a76b9719d911017c592`,
+}
+
+// BenchmarkCompile translates a parsed filter to SQL, as List does for
+// SQLite.
+func BenchmarkCompile(b *testing.B) {
+	for name, q := range benchQueries {
+		e, err := filter.Parse(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := compileFilter(e, filterOptions{prefixRanges: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParseCompile parses and translates the query go-acd sends to
+// find a name in a folder.
+func BenchmarkParseCompile(b *testing.B) {
+	q := goACDNameQuery(id22, "my holiday photo (1).jpg")
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := filter.Parse(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := compileFilter(e, filterOptions{}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
