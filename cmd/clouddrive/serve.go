@@ -25,7 +25,7 @@ import (
 
 func newServe(stdout, stderr io.Writer) *cobra.Command {
 	var addr, data, publicURL, contentURL, logFormat, logLevel, tlsCert, tlsKey string
-	var shutdown, gcInterval, gcGrace, tokenTTL, webhookTimeout, trashRetention time.Duration
+	var shutdown, gcInterval, gcGrace, tokenTTL, webhookTimeout, trashRetention, uploadExpiry time.Duration
 	var webhookInternal, anyHost, keepGPS bool
 	var defaultQuota string
 	var limits ratelimit.Limits
@@ -130,6 +130,10 @@ certificate and key from the same files.`,
 				return fmt.Errorf("setting trash-retention: must not be negative (0 keeps the trash for ever)")
 			}
 			cfg.TrashRetention = trashRetention
+			if uploadExpiry < time.Minute {
+				return fmt.Errorf("setting upload-expiry: must be at least %s, not %s", time.Minute, uploadExpiry)
+			}
+			cfg.UploadExpiry = uploadExpiry
 			cfg.KeepGPS = keepGPS
 			a, err := app.Open(ctx, cfg)
 			if err != nil {
@@ -223,6 +227,8 @@ certificate and key from the same files.`,
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	cmd.Flags().DurationVar(&trashRetention, "trash-retention", 30*24*time.Hour,
 		"purge nodes that stayed this long in the trash, as ACD did after 30 days (checked hourly, one replica at a time); 0 keeps them")
+	cmd.Flags().DurationVar(&uploadExpiry, "upload-expiry", 24*time.Hour,
+		"how long a resumable upload (/cdproxy/uploads/, tus) that receives no bytes is kept before it and its staged bytes are removed, and how long a completed one still answers HEAD with its node")
 	cmd.Flags().DurationVar(&webhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook delivery attempt may take")
 	cmd.Flags().BoolVar(&webhookInternal, "webhook-allow-internal", false,
 		"let webhooks deliver to loopback, private and link-local addresses (refused by default, against SSRF)")
