@@ -189,7 +189,14 @@ func (m *mountFS) fill(n *acd.Node, out *fuse.Attr) {
 	out.Size = uint64(size(n))
 	out.Blocks = (out.Size + 511) / 512
 	out.Blksize = blockSize
-	out.SetTimes(&mod, &mod, &mod)
+	// A file's modification time is the one it was uploaded or touched
+	// with (contentProperties.mtime) when it has one; ctime stays the
+	// node's modifiedDate.
+	mt := mod
+	if n.ContentProperties != nil && !n.ContentProperties.ModTime.IsZero() {
+		mt = n.ContentProperties.ModTime.Time
+	}
+	out.SetTimes(&mt, &mt, &mod)
 	out.Owner = fuse.Owner{Uid: m.uid, Gid: m.gid}
 }
 
@@ -627,7 +634,8 @@ func callerProcess(ctx context.Context) uint32 {
 }
 
 func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if sz, ok := in.GetSize(); ok {
+	sz, sized := in.GetSize()
+	if sized {
 		if n.m.o.ReadOnly {
 			return syscall.EROFS
 		}
@@ -673,9 +681,45 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 			}
 		}
 	}
-	// Modes, owners and times cannot be stored: they are accepted and
-	// ignored, so cp -p and touch work.
+	// A file's modification time is stored (touch, cp -p, utimensat);
+	// with a truncate it is the truncate's own, which the upload carries.
+	if mt, ok := in.GetMTime(); ok && !sized && !n.m.o.ReadOnly {
+		if errno := n.setModTime(ctx, f, mt); errno != 0 {
+			return errno
+		}
+	}
+	// Modes, owners, access times and folders' times cannot be stored:
+	// they are accepted and ignored, so cp -p and touch work.
 	return n.Getattr(ctx, f, out)
+}
+
+// setModTime sets the modification time of a file: a file with bytes
+// still to upload takes it with them, any other is updated on the
+// server (PATCH mtime).
+func (n *node) setModTime(ctx context.Context, f fs.FileHandle, mt time.Time) syscall.Errno {
+	cur := n.current()
+	if cur == nil {
+		return syscall.ENOENT
+	}
+	if cur.Kind != client.KindFile {
+		return 0
+	}
+	sp := n.m.spoolOf(n.id)
+	if h, _ := f.(*handle); h != nil && h.sp != nil {
+		sp = h.sp
+	}
+	if sp != nil && sp.setModTime(mt) {
+		return 0
+	}
+	if n.m.tree.isPending(n.id) {
+		return 0 // not on the server yet, and nothing to upload it with
+	}
+	updated, err := n.m.c.SetModTime(ctx, cur.ID, mt)
+	if err != nil {
+		return n.m.fail(ctx, "touch", cur.Name, err)
+	}
+	n.m.tree.put(updated)
+	return 0
 }
 
 // handle is an open file. Writers share the file's spool; readers of a
@@ -1082,6 +1126,18 @@ func (sp *spool) truncate(ctx context.Context, size int64) error {
 	return nil
 }
 
+// setModTime gives bytes still to upload the modification time mt and
+// reports whether there were any.
+func (sp *spool) setModTime(mt time.Time) bool {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if !sp.dirty || sp.dropped {
+		return false
+	}
+	sp.mtime = mt
+	return true
+}
+
 // flush uploads the spool's bytes if they changed: a pending file is
 // created in its folder (POST), any other file overwritten (PUT).
 func (sp *spool) flush(ctx context.Context) error {
@@ -1091,7 +1147,7 @@ func (sp *spool) flush(ctx context.Context) error {
 		return nil
 	}
 	m := sp.m
-	r, o := io.NewSectionReader(sp.f, 0, sp.size), &client.UploadOptions{Size: sp.size}
+	r, o := io.NewSectionReader(sp.f, 0, sp.size), &client.UploadOptions{Size: sp.size, ModTime: sp.mtime}
 	if p := m.tree.pendingNode(sp.id); p != nil {
 		n, err := m.c.Upload(ctx, p.Parents[0], p.Name, r, o)
 		if err != nil {

@@ -356,7 +356,7 @@ func TestMount(t *testing.T) {
 			t.Fatal(err)
 		}
 		n, _ := lookup(u.c, "/tree/sub dir/nested/big.bin")
-		mod, _ := time.Parse(time.RFC3339Nano, n.ModifiedDate)
+		mod := n.ContentProperties.ModTime.Time // uploaded with the time of its last write
 		if fi.Size() != 3<<20+12345 || fi.Mode() != 0o644 || !fi.ModTime().Equal(mod) {
 			t.Errorf("big.bin: size %d mode %v mtime %v; want %d 0644 %v", fi.Size(), fi.Mode(), fi.ModTime(), 3<<20+12345, mod)
 		}
