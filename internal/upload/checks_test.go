@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -153,9 +151,8 @@ func TestTermination(t *testing.T) {
 		t.Fatalf("DELETE = %d %s", resp.StatusCode, body(resp))
 	}
 	wantError(t, c.patch(loc, 5, []byte("56789"), nil), http.StatusNotFound, "UPLOAD_NOT_FOUND")
-	es, _ := os.ReadDir(filepath.Join(s.DataDir, "uploads"))
-	if len(es) != 0 {
-		t.Fatalf("staging keeps %d files after termination", len(es))
+	if left := staged(t, s); len(left) != 0 {
+		t.Fatalf("staging keeps %v after termination", left)
 	}
 }
 
@@ -211,10 +208,9 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("fresh offset = %d", got)
 	}
 	// Only fresh's staged bytes and record are left.
-	es, _ := os.ReadDir(filepath.Join(s.DataDir, "uploads"))
-	for _, e := range es {
-		if !strings.HasPrefix(e.Name(), lastSegment(fresh)) {
-			t.Errorf("staging keeps %s", e.Name())
+	for _, name := range staged(t, s) {
+		if !strings.HasPrefix(name, lastSegment(fresh)) {
+			t.Errorf("staging keeps %s", name)
 		}
 	}
 	// An upload past its expiry is 404 even before the collector ran.

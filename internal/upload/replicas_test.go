@@ -1,0 +1,107 @@
+package upload_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/clouddrive/clouddrive/internal/drivetest"
+)
+
+// bucketContents lists what the uploads staging holds in a server's
+// bucket: objects and unfinished multipart uploads under uploads/.
+func bucketContents(t *testing.T, s *drivetest.Server) []string {
+	t.Helper()
+	b, ok := s.App.Blobs.(interface {
+		Client() *s3.Client
+		Bucket() string
+		Prefix() string
+	})
+	if !ok {
+		t.Fatal("blob store is not S3")
+	}
+	ctx := context.Background()
+	prefix := b.Prefix() + "uploads/"
+	var names []string
+	objs, err := b.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(b.Bucket()), Prefix: &prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs.Contents {
+		names = append(names, aws.ToString(o.Key))
+	}
+	mps, err := b.Client().ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(b.Bucket()), Prefix: &prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range mps.Uploads {
+		names = append(names, "multipart:"+aws.ToString(u.Key))
+	}
+	return names
+}
+
+// TestReplicas runs two servers on one PostgreSQL schema and one bucket
+// (skipped unless the test PostgreSQL and S3 servers are configured, as
+// scripts/test.sh does): an upload begun on one replica is resumed and
+// finished on the other, also after a connection cut on the first, and
+// expiry on either collects the staged parts in the bucket.
+func TestReplicas(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	dir := t.TempDir()
+	r1 := drivetest.New(t, drivetest.Options{DataDir: dir, Stores: "postgres+s3", Now: clk.Now})
+	r2 := drivetest.New(t, drivetest.Options{DataDir: dir, Stores: "postgres+s3", Now: clk.Now})
+	tok := foreverToken(t, r1, "alice")
+	c1, c2 := tus{t: t, base: r1.URL, tok: tok}, tus{t: t, base: r2.URL, tok: tok}
+	on2 := func(loc string) string { return r2.URL + strings.TrimPrefix(loc, r1.URL) }
+
+	// More than one S3 part (5 MiB at least each) and a partial one.
+	data := randomBytes(6<<20+300_000, 7)
+	loc := c1.mustCreate(int64(len(data)), map[string]string{"name": "replicated.bin", "md5": md5hex(data)})
+	if resp := c1.patch(loc, 0, data[:5<<20+1000], nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PATCH on r1 = %d %s", resp.StatusCode, body(resp))
+	}
+	off := c2.offset(on2(loc))
+	if off != 5<<20+1000 {
+		t.Fatalf("offset on r2 = %d", off)
+	}
+	// A request cut on r2 holds the upload's lock there until r2 notices;
+	// r1 waits for it (the lock is PostgreSQL's) and resumes after it.
+	cutPatch(t, c2, on2(loc), off, data[off:], 100_000)
+	off = c1.offset(loc)
+	resp := c1.sendAll(loc, data, off, 1<<20)
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Clouddrive-Node-Id") == "" {
+		t.Fatalf("finish on r1 = %d %s", resp.StatusCode, body(resp))
+	}
+	id := resp.Header.Get("Clouddrive-Node-Id")
+	if _, got := c2.node(id); !bytes.Equal(got, data) {
+		t.Fatal("content read on r2 differs")
+	}
+	if h := c2.do("HEAD", on2(loc), nil, nil); h.StatusCode != http.StatusOK || h.Header.Get("Clouddrive-Node-Id") != id {
+		t.Fatalf("HEAD on r2 of the completed upload = %d %v", h.StatusCode, h.Header)
+	}
+
+	// Expiry: an abandoned upload with a staged part and a partial one.
+	stale := c2.mustCreate(6<<20, map[string]string{"name": "stale.bin"})
+	if resp := c2.patch(stale, 0, data[:5<<20+10], nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PATCH = %d", resp.StatusCode)
+	}
+	if len(bucketContents(t, r1)) == 0 {
+		t.Fatal("nothing staged in the bucket")
+	}
+	clk.Add(25 * time.Hour)
+	if n, err := r1.App.Uploads.Collect(context.Background()); err != nil || n != 2 {
+		t.Fatalf("Collect = %d, %v; want 2 (the stale upload and the completed one's record)", n, err)
+	}
+	if left := bucketContents(t, r1); len(left) != 0 {
+		t.Fatalf("bucket keeps %v", left)
+	}
+	if h := c2.do("HEAD", stale, nil, nil); h.StatusCode != http.StatusNotFound {
+		t.Fatalf("HEAD of expired upload = %d", h.StatusCode)
+	}
+}
