@@ -137,9 +137,13 @@ export class API {
     return { promise, abort: () => { aborted = true; xhr.abort(); } };
   }
 
+  // upload and overwrite send the file's modification time
+  // (contentProperties.mtime) as the browser knows it.
   upload(file, parent, name, onProgress) {
     const form = new FormData();
-    form.append('metadata', JSON.stringify({ name, kind: 'FILE', parents: [parent] }));
+    const meta = { name, kind: 'FILE', parents: [parent] };
+    if (file.lastModified) meta.mtime = new Date(file.lastModified).toISOString();
+    form.append('metadata', JSON.stringify(meta));
     form.append('content', file, name);
     // A web user expects two copies of a file to be two files.
     return this.send('POST', this.content + 'nodes?suppress=deduplication', form, onProgress);
@@ -148,6 +152,7 @@ export class API {
   overwrite(id, file, onProgress) {
     const form = new FormData();
     form.append('content', file, file.name);
-    return this.send('PUT', this.content + 'nodes/' + encodeURIComponent(id) + '/content', form, onProgress);
+    const q = file.lastModified ? '?mtime=' + encodeURIComponent(new Date(file.lastModified).toISOString()) : '';
+    return this.send('PUT', this.content + 'nodes/' + encodeURIComponent(id) + '/content' + q, form, onProgress);
   }
 }

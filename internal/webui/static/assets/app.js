@@ -429,7 +429,12 @@ async function start() {
     },
   });
   uploads = new Uploads(api, {
-    onDone: (parent) => { if (state.mode === 'files' && folder().id === parent) scheduleReload(); refreshQuota(); },
+    onDone: (parent) => {
+      if (state.mode === 'files' && folder().id === parent) scheduleReload();
+      refreshQuota();
+      // The hint about unfinished uploads goes once none is left.
+      if ($('#status').dataset.hint && !interrupted().length) { status(''); delete $('#status').dataset.hint; }
+    },
     explain,
   });
   const view = localStorage.getItem('clouddrive.view') || 'list';
@@ -481,6 +486,7 @@ async function start() {
     if (left.length) {
       status('Unfinished upload' + (left.length === 1 ? '' : 's') + ': ' + left.join(', ') +
         '. Upload the same file' + (left.length === 1 ? '' : 's') + ' to the same folder again to go on where it stopped.');
+      $('#status').dataset.hint = '1';
     }
     document.body.dataset.ready = '1';
   } catch (e) {

@@ -1,7 +1,10 @@
 // Uploads: a queue of files (with the folders they sit in) uploaded two at
 // a time with XMLHttpRequest, with per-file and total progress, cancel,
-// and a choice on name conflicts (keep both, replace, skip).
+// and a choice on name conflicts (keep both, replace, skip). Files above
+// tus.THRESHOLD go through the resumable tus protocol (tus.js), with
+// pause and resume.
 import { APIError } from './api.js';
+import { THRESHOLD, upload as tusUpload } from './tus.js';
 import { h, $, formatBytes, dialog } from './util.js';
 
 const PARALLEL = 2;
@@ -16,6 +19,11 @@ export class Uploads {
     this.dirs = new Map();
     this.policy = null; // conflict choice applied to every later conflict
     this.asking = Promise.resolve();
+    // Resumable uploads that paused because the connection stayed down go
+    // on when the browser is online again.
+    window.addEventListener('online', () => {
+      for (const i of this.items) if (i.state === 'uploading' && i.stalled) this.togglePause(i);
+    });
     $('#uploads-cancel').addEventListener('click', () => this.cancelAll());
     $('#uploads-close').addEventListener('click', () => {
       if (this.items.some((i) => i.state === 'queued' || i.state === 'uploading')) return;
@@ -46,7 +54,10 @@ export class Uploads {
       item.bar = h('progress', { max: Math.max(1, e.file.size), value: 0, 'aria-label': 'Progress of ' + name });
       item.stateEl = h('span', { class: 'state small' }, 'Waiting');
       item.cancel = h('button', { type: 'button', 'aria-label': 'Cancel ' + name, onclick: () => this.cancel(item) }, 'Cancel');
-      item.li = h('li', { dataset: { name } }, h('span', { class: 'fname', title: e.path }, e.path), item.cancel, item.bar, item.stateEl);
+      item.pauseBtn = h('button', { type: 'button', class: 'pause', 'aria-label': 'Pause ' + name, onclick: () => this.togglePause(item) }, 'Pause');
+      item.pauseBtn.hidden = true;
+      item.li = h('li', { dataset: { name } }, h('span', { class: 'fname', title: e.path }, e.path),
+        h('span', { class: 'acts' }, item.pauseBtn, item.cancel), item.bar, item.stateEl);
       $('#uploads-list').append(item.li);
       this.items.push(item);
     }
@@ -99,10 +110,8 @@ export class Uploads {
       if (item.state === 'cancelled') return;
       let name = item.name;
       for (let attempt = 1; ; attempt++) {
-        const up = this.api.upload(item.file, parent, name, progress);
-        item.abort = up.abort;
         try {
-          await up.promise;
+          await this.send(item, { name, parent }, progress);
           break;
         } catch (e) {
           if (!(e instanceof APIError) || e.status !== 409 || e.code !== 'NAME_ALREADY_EXISTS' || attempt > 50) throw e;
@@ -110,9 +119,7 @@ export class Uploads {
           const choice = attempt === 1 ? await this.conflict(item) : 'rename';
           if (choice === 'skip') { this.finish(item, 'skipped', 'Skipped'); return; }
           if (choice === 'replace') {
-            const ow = this.api.overwrite(e.nodeId, item.file, progress);
-            item.abort = ow.abort;
-            await ow.promise;
+            await this.send(item, { nodeId: e.nodeId }, progress);
             break;
           }
           name = numbered(item.name, attempt);
@@ -127,11 +134,58 @@ export class Uploads {
     }
   }
 
+  // send makes one transfer of item's file to target ({name, parent} for
+  // a new file, {nodeId} to overwrite one): tus above the threshold, else
+  // one multipart request. It resolves when the node is stored.
+  send(item, target, progress) {
+    item.tus = null;
+    if (item.file.size > THRESHOLD) {
+      const up = tusUpload(this.api.content, item.file, target, {
+        progress,
+        state: (text) => { if (!item.paused) item.stateEl.textContent = text; },
+        stalled: (text) => this.setPaused(item, true, text, true),
+        resumed: () => { item.li.dataset.resumed = '1'; item.stateEl.textContent = 'Resuming'; },
+      });
+      item.tus = up;
+      item.abort = up.cancel;
+      item.pauseBtn.hidden = false;
+      return up.promise;
+    }
+    const up = target.nodeId ? this.api.overwrite(target.nodeId, item.file, progress)
+      : this.api.upload(item.file, target.parent, target.name, progress);
+    item.abort = up.abort;
+    return up.promise;
+  }
+
+  // togglePause pauses a resumable upload (the server keeps what it has)
+  // or resumes it.
+  togglePause(item) {
+    if (!item.tus || item.state !== 'uploading') return;
+    if (item.paused) {
+      this.setPaused(item, false, 'Resuming');
+      item.tus.resume();
+    } else {
+      item.tus.pause();
+      this.setPaused(item, true, 'Paused');
+    }
+  }
+
+  setPaused(item, paused, text, stalled = false) {
+    item.paused = paused;
+    item.stalled = paused && stalled;
+    item.li.dataset.paused = paused ? '1' : '';
+    item.pauseBtn.textContent = paused ? 'Resume' : 'Pause';
+    item.pauseBtn.setAttribute('aria-label', (paused ? 'Resume ' : 'Pause ') + item.name);
+    item.stateEl.textContent = text;
+  }
+
   finish(item, st, text, error = false) {
     item.state = st;
+    item.paused = item.stalled = false;
     item.stateEl.textContent = text;
     item.stateEl.classList.toggle('error', error);
     item.cancel.hidden = true;
+    item.pauseBtn.hidden = true;
     if (st === 'done') { item.loaded = item.total; item.bar.value = item.bar.max; }
     this.update();
   }
