@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -235,4 +237,37 @@ func foreverToken(t *testing.T, s *drivetest.Server, user string) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// TestSettleAfterStop: a server that staged an upload's last byte and
+// stopped before creating the node leaves the upload complete but
+// unsettled; the client's next HEAD completes it and learns the node.
+func TestSettleAfterStop(t *testing.T) {
+	s := drivetest.New(t, drivetest.Options{Stores: "embedded"})
+	c := newTus(t, s, "alice")
+	loc := c.mustCreate(5, map[string]string{"name": "late.txt"})
+	if resp := c.patch(loc, 0, []byte("abc"), nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PATCH = %d", resp.StatusCode)
+	}
+	// The last two bytes reach the staging file, the node is never made.
+	f, err := os.OpenFile(filepath.Join(s.DataDir, "uploads", lastSegment(loc)), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString("de")
+	f.Close()
+	head := c.do("HEAD", loc, nil, nil)
+	id := head.Header.Get("Clouddrive-Node-Id")
+	if head.StatusCode != http.StatusOK || id == "" || head.Header.Get("Upload-Offset") != "5" {
+		t.Fatalf("HEAD = %d %v", head.StatusCode, head.Header)
+	}
+	if _, got := c.node(id); string(got) != "abcde" {
+		t.Fatalf("content %q", got)
+	}
+	if again := c.do("HEAD", loc, nil, nil); again.Header.Get("Clouddrive-Node-Id") != id {
+		t.Fatalf("second HEAD %v", again.Header)
+	}
+	if left := staged(t, s); len(left) != 0 {
+		t.Fatalf("staging keeps %v", left)
+	}
 }

@@ -50,11 +50,11 @@ func (h *Handler) Collect(ctx context.Context) (int, error) {
 		if rec == nil || !now.After(rec.Expires) {
 			continue
 		}
-		if rec.NodeID == "" {
-			if err := h.terminate(ctx, rec.ID); err != nil {
-				fail(rec.ID, err)
-				continue
-			}
+		// A completed upload has no staged bytes left, unless its server
+		// stopped between recording the completion and removing them.
+		if err := h.terminate(ctx, rec.ID); err != nil {
+			fail(rec.ID, err)
+			continue
 		}
 		if err := h.staging.records.delete(ctx, k); err != nil {
 			fail(rec.ID, err)

@@ -69,13 +69,6 @@ var (
 	_ tusd.TerminaterDataStore = store{}
 )
 
-type recordKeyCtx struct{}
-
-// withRecord passes the record the handler loaded to the store.
-func withRecord(ctx context.Context, r *record) context.Context {
-	return context.WithValue(ctx, recordKeyCtx{}, r)
-}
-
 func (s store) NewUpload(ctx context.Context, info tusd.FileInfo) (tusd.Upload, error) {
 	up, err := s.h.staging.core.NewUpload(ctx, info)
 	if err != nil {
@@ -93,26 +86,57 @@ func (s store) NewUpload(ctx context.Context, info tusd.FileInfo) (tusd.Upload, 
 	return &staged{Upload: up, s: s, rec: rec}, nil
 }
 
+// GetUpload reads the record again: tusd calls it holding the upload's
+// lock, and the record may have changed since the handler read it (the
+// request that held the lock completed the upload).
 func (s store) GetUpload(ctx context.Context, id string) (tusd.Upload, error) {
-	rec, _ := ctx.Value(recordKeyCtx{}).(*record)
-	if rec == nil || rec.ID != id {
-		var err error
-		if rec, err = s.h.staging.records.get(ctx, recordKey(id)); err != nil {
-			return nil, err
-		}
-		if rec == nil || rec.ID != id {
-			return nil, tusd.ErrNotFound
-		}
+	rec, err := s.h.staging.records.get(ctx, recordKey(id))
+	if err != nil {
+		return nil, err
 	}
+	if rec == nil || rec.ID != id {
+		return nil, tusd.ErrNotFound
+	}
+	p, _ := ctx.Value(pendingKey{}).(*pending)
 	if rec.NodeID != "" {
+		if p != nil {
+			p.done = rec
+		}
 		return &done{rec: rec, s: s}, nil
 	}
 	up, err := s.h.staging.core.GetUpload(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	if p != nil && p.settle {
+		// All bytes staged but no node: the server that received the
+		// last one stopped before completing. Complete now, so that the
+		// client's HEAD or PATCH learns the node.
+		info, err := up.GetInfo(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if info.Offset == info.Size {
+			settled, err := s.h.settle(ctx, info)
+			if err != nil {
+				return nil, s.h.tusError(ctx, err)
+			}
+			p.done = settled
+			return &done{rec: settled, s: s}, nil
+		}
+	}
 	return &staged{Upload: up, s: s, rec: rec}, nil
 }
+
+// pending tells GetUpload, for a HEAD or PATCH, to settle an upload whose
+// bytes are all staged, and the response writer which node the upload
+// made.
+type pending struct {
+	settle bool
+	done   *record
+}
+
+type pendingKey struct{}
 
 func (s store) AsTerminatableUpload(u tusd.Upload) tusd.TerminatableUpload {
 	return u.(tusd.TerminatableUpload)

@@ -190,10 +190,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rw.fail(drive.E("upload", drive.NotFound, "unknown operation "+r.Method+" "+r.URL.Path))
 		return
 	case r.Method == http.MethodHead || r.Method == http.MethodPatch || r.Method == http.MethodDelete:
-		rec, err := h.staging.records.get(ctx, recordKey(id))
-		if err != nil {
-			rw.fail(err)
-			return
+		var rec *record
+		if validKey(recordKey(id)) {
+			var err error
+			if rec, err = h.staging.records.get(ctx, recordKey(id)); err != nil {
+				rw.fail(err)
+				return
+			}
 		}
 		if rec == nil || rec.ID != id || rec.Owner != p.UserID || h.now().After(rec.Expires) {
 			rw.fail(&drive.Error{Op: "upload", Kind: drive.NotFound, Code: "UPLOAD_NOT_FOUND", Message: "no such upload: " + id})
@@ -203,7 +206,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rec.NodeID != "" {
 			rw.Header().Set(NodeIDHeader, rec.NodeID)
 		}
-		ctx = withRecord(ctx, rec)
+		rw.pending = &pending{settle: r.Method != http.MethodDelete}
+		ctx = context.WithValue(ctx, pendingKey{}, rw.pending)
 	default:
 		rw.Header().Set("Allow", "HEAD, PATCH, DELETE")
 		rw.fail(drive.E("upload", drive.NotFound, "unknown operation "+r.Method+" "+r.URL.Path))
@@ -387,31 +391,42 @@ func (h *Handler) preCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfo
 	return tusd.HTTPResponse{}, tusd.FileInfoChanges{ID: drive.NewID(), MetaData: md}, nil
 }
 
-// finish runs when the last byte is staged: it streams the staged bytes
-// into the node (checking md5), keeps the record of the completed upload
-// and removes the staged bytes. A failure discards the upload.
+// finish runs when the last byte is staged: see settle.
 func (h *Handler) finish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
-	ctx := ev.Context
-	id := ev.Upload.ID
-	node, err := h.complete(ctx, ev.Upload)
-	key := recordKey(id)
-	if up, gerr := h.staging.core.GetUpload(ctx, id); gerr == nil {
-		if terr := h.staging.core.AsTerminatableUpload(up).Terminate(ctx); terr != nil {
-			h.log.Warn("resumable upload: removing the staged bytes failed; expiry collects them", "upload", id, "err", terr)
-		}
-	}
+	rec, err := h.settle(ev.Context, ev.Upload)
 	if err != nil {
-		if derr := h.staging.records.delete(ctx, key); derr != nil {
-			h.log.Warn("resumable upload: removing the record of a failed upload failed", "upload", id, "err", derr)
-		}
-		return tusd.HTTPResponse{}, h.tusError(ctx, err)
+		return tusd.HTTPResponse{}, h.tusError(ev.Context, err)
 	}
-	rec := &record{ID: id, Owner: ev.Upload.MetaData[metaOwner], Size: ev.Upload.Size, Expires: h.expires(), NodeID: node.ID}
-	if perr := h.staging.records.put(ctx, key, rec); perr != nil {
-		h.log.Warn("resumable upload: recording the completed upload failed; a HEAD will not find it", "upload", id, "err", perr)
-	}
-	return tusd.HTTPResponse{Header: tusd.HTTPHeader{NodeIDHeader: node.ID,
+	return tusd.HTTPResponse{Header: tusd.HTTPHeader{NodeIDHeader: rec.NodeID,
 		"Upload-Expires": rec.Expires.Format(http.TimeFormat)}}, nil
+}
+
+// settle completes an upload whose bytes are all staged: it streams them
+// into the node (checking md5), records the completed upload, then
+// removes the staged bytes. A failure discards the upload.
+func (h *Handler) settle(ctx context.Context, info tusd.FileInfo) (*record, error) {
+	node, err := h.complete(ctx, info)
+	if err != nil {
+		h.removeStaged(ctx, info.ID)
+		if derr := h.staging.records.delete(ctx, recordKey(info.ID)); derr != nil {
+			h.log.Warn("resumable upload: removing the record of a failed upload failed", "upload", info.ID, "err", derr)
+		}
+		return nil, err
+	}
+	rec := &record{ID: info.ID, Owner: info.MetaData[metaOwner], Size: info.Size, Expires: h.expires(), NodeID: node.ID}
+	if perr := h.staging.records.put(ctx, recordKey(info.ID), rec); perr != nil {
+		h.log.Warn("resumable upload: recording the completed upload failed; a HEAD will not find it", "upload", info.ID, "err", perr)
+	}
+	h.removeStaged(ctx, info.ID)
+	return rec, nil
+}
+
+// removeStaged removes the staged bytes of upload id; what it fails to
+// remove, expiry collects.
+func (h *Handler) removeStaged(ctx context.Context, id string) {
+	if err := h.terminate(ctx, id); err != nil {
+		h.log.Warn("resumable upload: removing the staged bytes failed; expiry collects them", "upload", id, "err", err)
+	}
 }
 
 // complete creates (or overwrites) the node from the staged bytes.
@@ -467,6 +482,8 @@ type response struct {
 	errCode int
 	errBody []byte
 	wrote   bool
+	// pending learns of an upload settled on the way (see store.GetUpload).
+	pending *pending
 }
 
 func (w *response) SetReadDeadline(t time.Time) error {
@@ -490,6 +507,10 @@ func (w *response) WriteHeader(code int) {
 		return
 	}
 	if code < 300 {
+		if w.pending != nil && w.pending.done != nil {
+			hd.Set(NodeIDHeader, w.pending.done.NodeID)
+			hd.Set("Upload-Expires", w.pending.done.Expires.Format(http.TimeFormat))
+		}
 		if loc := hd.Get("Location"); loc != "" {
 			if i := strings.LastIndex(loc, "/"); i >= 0 {
 				hd.Set("Location", w.base()+loc[i+1:])
