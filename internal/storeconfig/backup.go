@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/clouddrive/clouddrive/internal/meta"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlite"
 )
 
@@ -19,7 +20,7 @@ var ErrUsePGDump = errors.New("back up and restore PostgreSQL with pg_dump and p
 	"(pg_dump --format=custom --file=FILE DSN; pg_restore --no-owner --dbname=DSN FILE into an empty database)")
 
 // Backup writes a consistent copy of the metadata store to path, which
-// must not exist, while servers keep running: for SQLite, VACUUM INTO
+// must not exist, while servers keep running: for SQLite, sqlite.Backup
 // reads one snapshot (a read transaction, which never blocks writers in
 // WAL mode) into a new, compacted database file, which is then fsynced.
 func Backup(ctx context.Context, db DB, path string) error {
@@ -41,7 +42,7 @@ func Backup(ctx context.Context, db DB, path string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Write.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
+	if err := sqlite.Backup(ctx, s, abs); err != nil {
 		_ = os.Remove(abs)
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -73,8 +74,10 @@ func Restore(ctx context.Context, db DB, path string, force bool) error {
 	}
 	s, err := sqlite.Open(ctx, tmp)
 	if err == nil {
-		var n int
-		err = s.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+		err = s.View(ctx, func(tx meta.Tx) error {
+			_, err := tx.Users(ctx)
+			return err
+		})
 		err = errors.Join(err, s.Close())
 	}
 	if err != nil {

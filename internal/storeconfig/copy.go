@@ -2,11 +2,9 @@ package storeconfig
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +13,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/blob"
 	"github.com/clouddrive/clouddrive/internal/drive"
-	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
+	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 // TableCount is the number of rows copied into one table.
@@ -28,150 +26,112 @@ type TableCount struct {
 // dst, in one transaction on each side: src is read from one snapshot,
 // and dst gets all the rows or none. dst must be empty (freshly migrated,
 // as opening it does). Tables are copied parents first, following the
-// foreign keys of dst's schema; columns present on one side only are
-// skipped. It works between any two metadata stores (SQLite or
-// PostgreSQL, either way) and returns the rows copied per table.
-func CopyMeta(ctx context.Context, dst, src *sqlstore.Store) ([]TableCount, error) {
-	stx, err := src.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("source: %w", err)
-	}
-	defer stx.Rollback()
-	dtx, err := dst.Write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("destination: %w", err)
-	}
-	defer dtx.Rollback()
-
-	srcTables, _, err := schema(ctx, stx, src.Dialect.Name)
-	if err != nil {
-		return nil, fmt.Errorf("source: %w", err)
-	}
-	dstTables, deps, err := schema(ctx, dtx, dst.Dialect.Name)
-	if err != nil {
-		return nil, fmt.Errorf("destination: %w", err)
-	}
-	for _, t := range dstTables {
-		var n int64
-		if err := dtx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+quote(t)).Scan(&n); err != nil {
-			return nil, fmt.Errorf("destination: %w", err)
-		}
-		if n > 0 {
-			return nil, fmt.Errorf("destination is not empty (table %s has %d rows): migrate into a new database", t, n)
-		}
-	}
-	var missing []string
-	for _, t := range srcTables {
-		if !slices.Contains(dstTables, t) {
-			missing = append(missing, t)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("destination schema lacks tables %s: is it an older clouddrive version?", strings.Join(missing, ", "))
-	}
-	order, err := topoSort(srcTables, deps)
-	if err != nil {
-		return nil, err
-	}
+// foreign keys of src's schema; columns present on one side only are
+// skipped. It works between any two metadata stores that implement
+// meta.TableCopier (SQLite or PostgreSQL, either way) and returns the
+// rows copied per table.
+func CopyMeta(ctx context.Context, dst, src meta.TableCopier) ([]TableCount, error) {
 	var counts []TableCount
-	for _, t := range order {
-		n, err := copyTable(ctx, dtx, stx, t, dst.Dialect.Numbered)
+	err := src.ReadTables(ctx, func(r meta.TableReader) error {
+		srcTables, err := r.Tables(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", t, err)
+			return &copyError{fmt.Errorf("source: %w", err)}
 		}
-		counts = append(counts, TableCount{Table: t, Rows: n})
-	}
-	if err := dtx.Commit(); err != nil {
-		return nil, fmt.Errorf("destination: commit: %w", err)
+		err = dst.WriteTables(ctx, func(w meta.TableWriter) error {
+			var err error
+			counts, err = copyTables(ctx, w, r, srcTables)
+			return err
+		})
+		if _, ok := errors.AsType[*copyError](err); err != nil && !ok {
+			return &copyError{fmt.Errorf("destination: %w", err)}
+		}
+		return err
+	})
+	if err != nil {
+		if ce, ok := errors.AsType[*copyError](err); ok {
+			return nil, ce.err
+		}
+		return nil, fmt.Errorf("source: %w", err)
 	}
 	return counts, nil
 }
 
-// softState reports whether table t holds no data worth moving:
-// PostgreSQL's shared rate-limit buckets, which SQLite does not have.
-func softState(t string) bool { return t == "rate_limits" }
+// copyError is an error CopyMeta has described already (which side,
+// which table), passed through the transactions of both stores.
+type copyError struct{ err error }
 
-// schema lists a database's tables (migration bookkeeping excluded) and,
-// for each, the tables its foreign keys reference.
-func schema(ctx context.Context, tx *sql.Tx, dialect string) ([]string, map[string][]string, error) {
-	var tablesQ, fkQ string
-	switch dialect {
-	case "sqlite":
-		tablesQ = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
-		fkQ = `SELECT m.name, p."table" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) p WHERE m.type = 'table'`
-	case "postgres":
-		tablesQ = `SELECT table_name FROM information_schema.tables
-			WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`
-		fkQ = `SELECT DISTINCT tc.table_name, ccu.table_name
-			FROM information_schema.table_constraints tc
-			JOIN information_schema.constraint_column_usage ccu
-			  ON ccu.constraint_name = tc.constraint_name AND ccu.constraint_schema = tc.constraint_schema
-			WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()`
-	default:
-		return nil, nil, fmt.Errorf("unknown dialect %q", dialect)
-	}
-	tables, err := strings2(ctx, tx, tablesQ)
-	if err != nil {
-		return nil, nil, err
-	}
-	tables = slices.DeleteFunc(tables, func(t string) bool { return t == "goose_db_version" || softState(t) })
-	rows, err := tx.QueryContext(ctx, fkQ)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	deps := map[string][]string{}
-	for rows.Next() {
-		var from, to string
-		if err := rows.Scan(&from, &to); err != nil {
-			return nil, nil, err
-		}
-		if from != to {
-			deps[from] = append(deps[from], to)
-		}
-	}
-	return tables, deps, rows.Err()
-}
+func (e *copyError) Error() string { return e.err.Error() }
+func (e *copyError) Unwrap() error { return e.err }
 
-func strings2(ctx context.Context, tx *sql.Tx, q string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, q)
+// copyTables copies the rows of srcTables from r into w, which must be
+// empty.
+func copyTables(ctx context.Context, w meta.TableWriter, r meta.TableReader, srcTables []meta.Table) ([]TableCount, error) {
+	fail := func(format string, args ...any) error { return &copyError{fmt.Errorf(format, args...)} }
+	dstTables, err := w.Tables(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fail("destination: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
+	dstCols := map[string][]string{}
+	for _, t := range dstTables {
+		n, err := w.Count(ctx, t.Name)
+		if err != nil {
+			return nil, fail("destination: %w", err)
 		}
-		out = append(out, s)
+		if n > 0 {
+			return nil, fail("destination is not empty (table %s has %d rows): migrate into a new database", t.Name, n)
+		}
+		dstCols[t.Name] = t.Columns
 	}
-	return out, rows.Err()
+	var missing []string
+	for _, t := range srcTables {
+		if _, ok := dstCols[t.Name]; !ok {
+			missing = append(missing, t.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fail("destination schema lacks tables %s: is it an older clouddrive version?", strings.Join(missing, ", "))
+	}
+	order, err := topoSort(srcTables)
+	if err != nil {
+		return nil, &copyError{err}
+	}
+	var counts []TableCount
+	for _, t := range order {
+		n, err := copyTable(ctx, w, r, t, dstCols[t.Name])
+		if err != nil {
+			return nil, fail("table %s: %w", t.Name, err)
+		}
+		counts = append(counts, TableCount{Table: t.Name, Rows: n})
+	}
+	return counts, nil
 }
 
 // topoSort orders tables so that every table comes after the tables it
 // references.
-func topoSort(tables []string, deps map[string][]string) ([]string, error) {
-	var out []string
+func topoSort(tables []meta.Table) ([]meta.Table, error) {
+	byName := map[string]meta.Table{}
+	for _, t := range tables {
+		byName[t.Name] = t
+	}
+	var out []meta.Table
 	state := map[string]int{} // 1 visiting, 2 done
-	var visit func(t string) error
-	visit = func(t string) error {
-		switch state[t] {
+	var visit func(t meta.Table) error
+	visit = func(t meta.Table) error {
+		switch state[t.Name] {
 		case 1:
-			return fmt.Errorf("foreign keys form a cycle through table %s", t)
+			return fmt.Errorf("foreign keys form a cycle through table %s", t.Name)
 		case 2:
 			return nil
 		}
-		state[t] = 1
-		for _, d := range deps[t] {
-			if slices.Contains(tables, d) {
-				if err := visit(d); err != nil {
+		state[t.Name] = 1
+		for _, d := range t.References {
+			if dt, ok := byName[d]; ok {
+				if err := visit(dt); err != nil {
 					return err
 				}
 			}
 		}
-		state[t] = 2
+		state[t.Name] = 2
 		out = append(out, t)
 		return nil
 	}
@@ -183,99 +143,38 @@ func topoSort(tables []string, deps map[string][]string) ([]string, error) {
 	return out, nil
 }
 
-func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
-
-// copyBatch is the number of rows per INSERT statement.
+// copyBatch is the number of rows handed to one Insert.
 const copyBatch = 200
 
-// copyTable copies the rows of table t, in batches of multi-row INSERTs.
-func copyTable(ctx context.Context, dtx, stx *sql.Tx, t string, numbered bool) (int64, error) {
-	cols, err := columns(ctx, dtx, t)
-	if err != nil {
-		return 0, err
-	}
-	srcCols, err := columns(ctx, stx, t)
-	if err != nil {
-		return 0, err
-	}
-	cols = slices.DeleteFunc(cols, func(c string) bool { return !slices.Contains(srcCols, c) })
+// copyTable copies the rows of table t, the columns both sides have, in
+// batches.
+func copyTable(ctx context.Context, w meta.TableWriter, r meta.TableReader, t meta.Table, dstCols []string) (int64, error) {
+	cols := slices.DeleteFunc(slices.Clone(dstCols), func(c string) bool { return !slices.Contains(t.Columns, c) })
 	if len(cols) == 0 {
 		return 0, nil
 	}
-	quoted := make([]string, len(cols))
-	for i, c := range cols {
-		quoted[i] = quote(c)
-	}
-	list := strings.Join(quoted, ", ")
-	rows, err := stx.QueryContext(ctx, `SELECT `+list+` FROM `+quote(t))
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
 	var n int64
-	batch := make([]any, 0, copyBatch*len(cols))
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		var b strings.Builder
-		b.WriteString(`INSERT INTO ` + quote(t) + ` (` + list + `) VALUES `)
-		arg := 0
-		for r := 0; r < len(batch)/len(cols); r++ {
-			if r > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteByte('(')
-			for c := range cols {
-				if c > 0 {
-					b.WriteString(", ")
-				}
-				arg++
-				if numbered {
-					b.WriteString("$" + strconv.Itoa(arg))
-				} else {
-					b.WriteByte('?')
-				}
-			}
-			b.WriteByte(')')
-		}
-		if _, err := dtx.ExecContext(ctx, b.String(), batch...); err != nil {
-			return err
-		}
-		batch = batch[:0]
-		return nil
-	}
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return n, err
-		}
-		batch = append(batch, vals...)
+	batch := make([][]any, 0, copyBatch)
+	err := r.Rows(ctx, t.Name, cols, func(row []any) error {
+		batch = append(batch, slices.Clone(row))
 		n++
-		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				return n, err
+		if len(batch) == copyBatch {
+			if err := w.Insert(ctx, t.Name, cols, batch); err != nil {
+				return err
 			}
+			batch = batch[:0]
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return n, err
 	}
-	return n, flush()
-}
-
-// columns returns the column names of table t.
-func columns(ctx context.Context, tx *sql.Tx, t string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT * FROM `+quote(t)+` WHERE 1 = 0`)
-	if err != nil {
-		return nil, err
+	if len(batch) > 0 {
+		if err := w.Insert(ctx, t.Name, cols, batch); err != nil {
+			return n, err
+		}
 	}
-	defer rows.Close()
-	return rows.Columns()
+	return n, nil
 }
 
 // BlobStats reports a CopyBlobs run.
@@ -370,22 +269,8 @@ func copyBlob(ctx context.Context, dst, src blob.Store, key string) (int64, erro
 
 // ReferencedBlobs returns the blob keys the nodes of m reference, with
 // the size each node records.
-func ReferencedBlobs(ctx context.Context, m *sqlstore.Store) (map[string]int64, error) {
-	rows, err := m.Read.QueryContext(ctx, `SELECT DISTINCT blob_key, size FROM nodes WHERE blob_key IS NOT NULL AND blob_key <> ''`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var k string
-		var size sql.NullInt64
-		if err := rows.Scan(&k, &size); err != nil {
-			return nil, err
-		}
-		out[k] = size.Int64
-	}
-	return out, rows.Err()
+func ReferencedBlobs(ctx context.Context, m meta.BlobReferencer) (map[string]int64, error) {
+	return m.ReferencedBlobs(ctx)
 }
 
 // CheckBlobs reports the keys of refs that b lacks or holds with another
