@@ -229,13 +229,21 @@ func cors(w http.ResponseWriter, r *http.Request, allowOrigin string) bool {
 		return false
 	}
 	h.Set("Access-Control-Allow-Origin", origin)
+	methods, headers := "GET, HEAD, POST, PUT", "Authorization, Content-Type, Range, If-None-Match"
+	expose := "Content-Disposition, Content-Length, Content-Range, ETag, Retry-After, X-Amzn-Requestid"
+	if strings.HasPrefix(r.URL.Path, "/cdproxy/uploads/") { // resumable uploads (tus)
+		methods = "POST, HEAD, PATCH, DELETE"
+		headers = "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata, Upload-Checksum, X-Requested-With"
+		expose = "Location, Upload-Offset, Upload-Length, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, " +
+			"Tus-Max-Size, Tus-Checksum-Algorithm, Clouddrive-Node-Id, Retry-After, X-Amzn-Requestid"
+	}
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT")
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Range, If-None-Match")
+		h.Set("Access-Control-Allow-Methods", methods)
+		h.Set("Access-Control-Allow-Headers", headers)
 		h.Set("Access-Control-Max-Age", "600")
 		w.WriteHeader(http.StatusNoContent)
 		return true
 	}
-	h.Set("Access-Control-Expose-Headers", "Content-Disposition, Content-Length, Content-Range, ETag, Retry-After, X-Amzn-Requestid")
+	h.Set("Access-Control-Expose-Headers", expose)
 	return false
 }
