@@ -26,7 +26,7 @@ type TableCount struct {
 // dst, in one transaction on each side: src is read from one snapshot,
 // and dst gets all the rows or none. dst must be empty (freshly migrated,
 // as opening it does). Tables are copied parents first, following the
-// foreign keys of src's schema; columns present on one side only are
+// foreign keys of dst's schema; columns present on one side only are
 // skipped. It works between any two metadata stores that implement
 // meta.TableCopier (SQLite or PostgreSQL, either way) and returns the
 // rows copied per table.
@@ -72,6 +72,7 @@ func copyTables(ctx context.Context, w meta.TableWriter, r meta.TableReader, src
 		return nil, fail("destination: %w", err)
 	}
 	dstCols := map[string][]string{}
+	dstRefs := map[string][]string{}
 	for _, t := range dstTables {
 		n, err := w.Count(ctx, t.Name)
 		if err != nil {
@@ -81,6 +82,7 @@ func copyTables(ctx context.Context, w meta.TableWriter, r meta.TableReader, src
 			return nil, fail("destination is not empty (table %s has %d rows): migrate into a new database", t.Name, n)
 		}
 		dstCols[t.Name] = t.Columns
+		dstRefs[t.Name] = t.References
 	}
 	var missing []string
 	for _, t := range srcTables {
@@ -90,6 +92,11 @@ func copyTables(ctx context.Context, w meta.TableWriter, r meta.TableReader, src
 	}
 	if len(missing) > 0 {
 		return nil, fail("destination schema lacks tables %s: is it an older clouddrive version?", strings.Join(missing, ", "))
+	}
+	// The destination's foreign keys are the ones the inserts must
+	// satisfy.
+	for i := range srcTables {
+		srcTables[i].References = dstRefs[srcTables[i].Name]
 	}
 	order, err := topoSort(srcTables)
 	if err != nil {
