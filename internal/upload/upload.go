@@ -573,6 +573,11 @@ func (w *response) flush() {
 	if c, m, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(c, "ERR_") {
 		code, msg = strings.TrimPrefix(c, "ERR_"), m
 	}
+	if code == "INTERNAL_SERVER_ERROR" {
+		// As the rest of the API: details in the log (tusd logs them), not
+		// in the reply.
+		code, msg = "", "Internal failure"
+	}
 	if msg == "" {
 		msg = statusText(w.errCode)
 	}
