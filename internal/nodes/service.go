@@ -441,11 +441,16 @@ func (s *Service) NodeByID(ctx context.Context, userID, id string) (*drive.Node,
 	return n, err
 }
 
+// UserReader is the part of meta.Tx that ActiveUser reads.
+type UserReader interface {
+	User(ctx context.Context, id string) (*drive.User, error)
+}
+
 // ActiveUser returns nil when the user exists and is not disabled, else
 // NotFound: what serves a user's content without a bearer token (temp
 // links, share links) checks it, as auth.Tokens.Authenticate does for
 // tokens.
-func ActiveUser(ctx context.Context, tx meta.Tx, userID string) error {
+func ActiveUser(ctx context.Context, tx UserReader, userID string) error {
 	u, err := tx.User(ctx, userID)
 	if err != nil {
 		return err

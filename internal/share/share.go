@@ -125,7 +125,7 @@ func (s *Service) Create(ctx context.Context, nodeID string, o CreateOptions) (*
 		}
 	}
 	var n *drive.Node
-	err = s.Meta.Update(ctx, func(tx meta.Tx) error {
+	err = s.update(ctx, func(tx Tx) error {
 		if n, err = tx.Node(ctx, p.UserID, nodeID); err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func (s *Service) List(ctx context.Context, nodeID string) ([]*Link, error) {
 		return nil, err
 	}
 	out := []*Link{}
-	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		if nodeID != "" {
 			n, err := tx.Node(ctx, p.UserID, nodeID)
 			if err != nil {
@@ -193,7 +193,7 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.Meta.Update(ctx, func(tx meta.Tx) error { return tx.DeleteShareLink(ctx, p.UserID, id) })
+	return s.update(ctx, func(tx Tx) error { return tx.DeleteShareLink(ctx, p.UserID, id) })
 }
 
 func notFound(op string) error { return drive.E(op, drive.NotFound, "link not found") }
@@ -207,7 +207,7 @@ func (s *Service) Resolve(ctx context.Context, token string) (*Link, error) {
 		return nil, notFound(op)
 	}
 	var out *Link
-	err := s.Meta.View(ctx, func(tx meta.Tx) error {
+	err := s.view(ctx, func(tx Tx) error {
 		l, err := tx.ShareLinkByToken(ctx, token)
 		if err != nil {
 			return err
@@ -288,7 +288,7 @@ func (s *Service) Node(ctx context.Context, l *Link, id string) (*drive.Node, er
 		return nil, drive.E(op, drive.NotFound, "node not found")
 	}
 	var n *drive.Node
-	err := s.Meta.View(ctx, func(tx meta.Tx) error {
+	err := s.view(ctx, func(tx Tx) error {
 		var err error
 		if n, err = tx.Node(ctx, l.UserID, id); err != nil {
 			return err
@@ -313,7 +313,7 @@ func (s *Service) Node(ctx context.Context, l *Link, id string) (*drive.Node, er
 
 // below reports whether top is an ancestor of n through AVAILABLE
 // folders, searching n's parent chains breadth first.
-func below(ctx context.Context, tx meta.Tx, userID string, n *drive.Node, top string) (bool, error) {
+func below(ctx context.Context, tx Tx, userID string, n *drive.Node, top string) (bool, error) {
 	seen := map[string]bool{n.ID: true}
 	level := n.Parents
 	for depth := 0; depth < maxDepth && len(level) > 0; depth++ {
@@ -353,7 +353,7 @@ func (s *Service) Children(ctx context.Context, l *Link, folder *drive.Node) ([]
 	q := meta.Query{UserID: l.UserID, Parent: folder.ID, Statuses: []drive.Status{drive.StatusAvailable}, Sort: sort, Limit: 200}
 	for len(out) < MaxListing {
 		var page meta.Page
-		err := s.Meta.View(ctx, func(tx meta.Tx) error {
+		err := s.view(ctx, func(tx Tx) error {
 			var err error
 			page, err = tx.List(ctx, q)
 			return err
