@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,9 +9,9 @@ import (
 	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
-	"github.com/clouddrive/clouddrive/internal/bytesize"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/share"
+	"github.com/clouddrive/clouddrive/internal/webui"
 )
 
 // Share links (package share documents the model). The owner's side lives
@@ -191,8 +190,8 @@ func (s *Server) passwordRequired(w http.ResponseWriter, r *http.Request, l *sha
 	if !insideLink(l.Token, next) {
 		next = ""
 	}
-	s.sharePage(w, http.StatusUnauthorized, passwordPage, map[string]any{
-		"Action": s.sharePath(r, l), "Message": msg, "Next": next, "Wrong": strings.HasPrefix(msg, "wrong")})
+	webui.WriteSharePassword(w, http.StatusUnauthorized, webui.SharePassword{
+		Action: s.sharePath(r, l), Message: msg, Next: next, Wrong: strings.HasPrefix(msg, "wrong")})
 }
 
 // sharePassword is POST /s/{token} with a form field password (or
@@ -319,29 +318,23 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, l *share.Li
 		return
 	}
 	base := s.sharePath(r, l)
-	type row struct {
-		Name, Href, Download, Size, Modified string
-		Folder                               bool
+	page := webui.ShareListing{Title: n.Name, Sub: n.ID != l.NodeID, Top: base}
+	if page.Title == "" {
+		page.Title = "Shared folder"
 	}
-	rows := make([]row, 0, len(kids))
 	for _, c := range kids {
 		href := base + "/nodes/" + url.PathEscape(c.ID)
-		rw := row{Name: c.Name, Href: href, Folder: c.Kind == drive.KindFolder, Modified: c.ModifiedAt.UTC().Format("2006-01-02 15:04")}
+		e := webui.ShareEntry{Name: c.Name, Href: href, Folder: c.Kind == drive.KindFolder, Modified: c.ModifiedAt}
 		if c.Content != nil {
-			rw.Download, rw.Size = href+"?download=1", bytesize.Format(c.Content.Size)
+			e.Download, e.Size = href+"?download=1", c.Content.Size
 		}
-		rows = append(rows, rw)
+		page.Entries = append(page.Entries, e)
 	}
-	title := n.Name
-	if title == "" {
-		title = "Shared folder"
-	}
-	data := map[string]any{"Title": title, "Rows": rows, "Sub": n.ID != l.NodeID, "Top": base}
 	if r.Method == http.MethodHead {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		return
 	}
-	s.sharePage(w, http.StatusOK, listingPage, data)
+	webui.WriteShareListing(w, http.StatusOK, page)
 }
 
 type shareEntry struct {
@@ -357,60 +350,3 @@ type shareListing struct {
 	Count int          `json:"count"`
 	Data  []shareEntry `json:"data"`
 }
-
-// sharePage renders a public HTML page: no scripts, no external assets.
-func (s *Server) sharePage(w http.ResponseWriter, status int, t *template.Template, data any) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	w.WriteHeader(status)
-	_ = t.Execute(w, data)
-}
-
-const pageStyle = `<style>
-body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#1a1a1a;background:#fff}
-h1{font-size:1.4rem;word-break:break-word}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd}
-td.num{text-align:right;white-space:nowrap}
-a{color:#0645ad}a:focus,button:focus,input:focus{outline:3px solid #ffbf47;outline-offset:1px}
-label{display:block;margin:.5rem 0}
-input[type=password]{font:inherit;padding:.3rem;width:min(20rem,100%)}
-button{font:inherit;padding:.3rem 1rem}
-.err{color:#a00000}
-@media (prefers-color-scheme:dark){body{background:#111;color:#eee}a{color:#8ab4f8}th,td{border-color:#333}.err{color:#ff8080}}
-</style>`
-
-var listingPage = template.Must(template.New("listing").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>{{.Title}}</title>` + pageStyle + `</head>
-<body><main>
-<h1>{{.Title}}</h1>
-{{if .Sub}}<p><a href="{{.Top}}">Back to the shared folder</a></p>{{end}}
-{{if .Rows}}<table>
-<caption class="visually-hidden" style="text-align:left">Contents of {{.Title}}</caption>
-<thead><tr><th scope="col">Name</th><th scope="col">Size</th><th scope="col">Modified (UTC)</th><th scope="col"><span>Download</span></th></tr></thead>
-<tbody>{{range .Rows}}<tr>
-<td>{{if .Folder}}<a href="{{.Href}}">{{.Name}}/</a>{{else}}<a href="{{.Href}}">{{.Name}}</a>{{end}}</td>
-<td class="num">{{if .Folder}}folder{{else}}{{.Size}}{{end}}</td>
-<td>{{.Modified}}</td>
-<td>{{if .Download}}<a href="{{.Download}}" aria-label="Download {{.Name}}">Download</a>{{end}}</td>
-</tr>{{end}}</tbody></table>
-{{else}}<p>This folder is empty.</p>{{end}}
-</main></body></html>
-`))
-
-var passwordPage = template.Must(template.New("password").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>Password required</title>` + pageStyle + `</head>
-<body><main>
-<h1>Password required</h1>
-<form method="post" action="{{.Action}}">
-{{if .Wrong}}<p class="err" role="alert" id="err">Wrong password, try again.</p>{{else}}<p id="err">{{.Message}}.</p>{{end}}
-<label for="pw">Password</label>
-<input type="password" id="pw" name="password" autocomplete="current-password" required autofocus aria-describedby="err">
-{{if .Next}}<input type="hidden" name="next" value="{{.Next}}">{{end}}
-<button type="submit">Open</button>
-</form>
-</main></body></html>
-`))
