@@ -32,9 +32,8 @@ const bigSize = 64<<20 + 1<<20
 
 // TestBrowserResumableUpload drives the UI's tus upload (the vendored
 // tus-js-client, the project's real tus client) in headless Chromium
-// against a real server (resumableUpload also runs it with a separate
-// content origin, serve --content-url, once the content host's CORS lets
-// tus through). First a small file goes in one multipart
+// against a real server, on one origin and with a separate content origin
+// (serve --content-url: CORS on the content host). First a small file goes in one multipart
 // request, with its modification time. Then:
 //   - a file above the threshold is uploaded; the server is stopped in
 //     the middle of it (the connection cut after half the file) and a new
@@ -64,6 +63,7 @@ func TestBrowserResumableUpload(t *testing.T) {
 	big := bigFile{path: path, size: bigSize, md5: hex.EncodeToString(sum[:]), mtime: mtime}
 
 	t.Run("SameOrigin", func(t *testing.T) { resumableUpload(t, big, false) })
+	t.Run("ContentOrigin", func(t *testing.T) { resumableUpload(t, big, true) })
 }
 
 type bigFile struct {
@@ -155,6 +155,11 @@ func resumableUpload(t *testing.T, big bigFile, contentOrigin bool) {
 			t.Errorf("no %s /cdproxy/uploads/ request: the UI did not upload with tus", m)
 		}
 	}
+	s.mu.Lock()
+	if want := strings.TrimPrefix(s.contentBase(), "http://"); len(s.hosts) != 1 || !s.hosts[want] {
+		t.Errorf("the tus requests went to %v, want only %s", s.hosts, want)
+	}
+	s.mu.Unlock()
 	s.checkNode(t, user, "Big", "big.bin", big)
 
 	// 2. Pause and resume; then the page reloads in the middle; the same
@@ -234,7 +239,8 @@ type tusServer struct {
 	meter    *meter
 	inflight sync.WaitGroup
 	mu       sync.Mutex
-	methods  map[string]int // of requests to /cdproxy/uploads/...
+	methods  map[string]int  // of requests to /cdproxy/uploads/...
+	hosts    map[string]bool // their Host headers
 }
 
 func startTusServer(t *testing.T, contentOrigin bool, quota int64) *tusServer {
@@ -246,7 +252,7 @@ func startTusServer(t *testing.T, contentOrigin bool, quota int64) *tusServer {
 	_ = ln.Close()
 	dir := t.TempDir()
 	log := slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s := &tusServer{t: t, addr: addr, URL: "http://" + addr, meter: &meter{}, methods: map[string]int{},
+	s := &tusServer{t: t, addr: addr, URL: "http://" + addr, meter: &meter{}, methods: map[string]int{}, hosts: map[string]bool{},
 		cfg: app.Config{DataDir: dir, Logger: log, DefaultQuota: quota, WebhookPoll: -1}}
 	if contentOrigin {
 		// The public URL on 127.0.0.1, the content URL on localhost:
@@ -310,10 +316,19 @@ func (s *tusServer) track(h http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/cdproxy/uploads") {
 			s.mu.Lock()
 			s.methods[r.Method]++
+			s.hosts[r.Host] = true
 			s.mu.Unlock()
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// contentBase is the content origin: the content URL, or the public one.
+func (s *tusServer) contentBase() string {
+	if s.cfg.ContentURL != "" {
+		return s.cfg.ContentURL
+	}
+	return s.URL
 }
 
 func (s *tusServer) seen(method string) int {
