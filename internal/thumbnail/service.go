@@ -101,7 +101,7 @@ func (s *Service) Open(ctx context.Context, n *drive.Node, box Box) (io.ReadClos
 	}
 	src, variant := n.Content.BlobKey, Variant(box)
 	var d *meta.DerivedBlob
-	err := s.Meta.View(ctx, func(tx meta.Tx) error {
+	err := s.view(ctx, func(tx Tx) error {
 		var err error
 		d, err = tx.DerivedBlob(ctx, src, variant)
 		return err
@@ -192,7 +192,7 @@ func (s *Service) read(ctx context.Context, key string, limit int64) ([]byte, er
 func (s *Service) store(ctx context.Context, src, variant string, out []byte) {
 	info, err := s.Blobs.Put(ctx, bytes.NewReader(out), nil)
 	if err == nil {
-		err = s.Meta.Update(ctx, func(tx meta.Tx) error {
+		err = s.update(ctx, func(tx Tx) error {
 			if err := tx.LockBlob(ctx, info.Key); err != nil {
 				return err
 			}
