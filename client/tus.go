@@ -530,6 +530,7 @@ func (u *tusUpload) patch(ctx context.Context) (tusStatus, error) {
 		tok.SetAuthHeader(req)
 	}
 	resp, err := u.c.hc.Do(req)
+	body.stop()
 	if err != nil {
 		return tusStatus{}, err
 	}
@@ -619,18 +620,34 @@ func (u *tusUpload) terminate(ctx context.Context) {
 }
 
 // offsetProgress reports, as a PATCH body is read, the offset in the file
-// reached so far.
+// reached so far. After stop it reads nothing more: the transport may
+// still be writing a body whose reply already came, and Progress must
+// not be called concurrently with the next request's.
 type offsetProgress struct {
-	r   io.Reader
-	off int64
-	u   *tusUpload
+	mu      sync.Mutex
+	r       io.Reader
+	off     int64
+	u       *tusUpload
+	stopped bool
 }
 
 func (p *offsetProgress) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return 0, io.ErrClosedPipe
+	}
 	n, err := p.r.Read(b)
 	if n > 0 {
 		p.off += int64(n)
 		p.u.report(p.off)
 	}
 	return n, err
+}
+
+// stop waits for a Read in progress and ends the body.
+func (p *offsetProgress) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
 }
