@@ -3,10 +3,7 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/client"
 	"github.com/clouddrive/clouddrive/internal/drivetest"
+	"github.com/clouddrive/clouddrive/internal/testbytes"
 )
 
 // env is a real server plus a client whose transport can inject faults.
@@ -239,19 +237,11 @@ func refuse() func(*http.Request, func(*http.Request) (*http.Response, error)) (
 	}
 }
 
-func randomBytes(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed+1))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
+// randomBytes and md5hex are package testbytes' shared helpers under the
+// names this package's tests use.
+func randomBytes(n int, seed uint64) []byte { return testbytes.Random(n, seed) }
 
-func md5hex(b []byte) string {
-	s := md5.Sum(b)
-	return hex.EncodeToString(s[:])
-}
+func md5hex(b []byte) string { return testbytes.MD5(b) }
 
 func (e *env) root() string {
 	e.t.Helper()

@@ -45,7 +45,7 @@ func (f tokenFlow) login(_ context.Context, env *Env, server string) (*Credentia
 	if tok == "" {
 		return nil, usageErrorf("--token is empty")
 	}
-	return &Credentials{Server: server, Flow: "token", Token: &oauth2.Token{AccessToken: tok, TokenType: "Bearer"}}, nil
+	return &Credentials{Server: server, Flow: f.name(), Token: &oauth2.Token{AccessToken: tok, TokenType: "Bearer"}}, nil
 }
 
 func (e *Env) stdin() io.Reader {

@@ -154,7 +154,7 @@ func (f browserFlow) login(ctx context.Context, env *Env, server string) (*Crede
 	if err != nil {
 		return nil, fmt.Errorf("exchanging the login code: %w", err)
 	}
-	return oauthCredentials(server, "browser", oc, tok), nil
+	return oauthCredentials(server, f.name(), oc, tok), nil
 }
 
 // deviceFlow is the device authorization grant: the CLI shows a code
@@ -186,7 +186,7 @@ func (f deviceFlow) login(ctx context.Context, env *Env, server string) (*Creden
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the device login: %w", err)
 	}
-	return oauthCredentials(server, "device", oc, tok), nil
+	return oauthCredentials(server, f.name(), oc, tok), nil
 }
 
 func randomState() string {

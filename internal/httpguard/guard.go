@@ -107,10 +107,6 @@ type Guard struct {
 	unauth atomic.Int64
 }
 
-// Unauthenticated returns the number of unauthenticated requests in
-// flight.
-func (g *Guard) Unauthenticated() int { return int(g.unauth.Load()) }
-
 // Wrap returns next behind the guard.
 func (g *Guard) Wrap(next http.Handler) http.Handler {
 	l := g.Limits

@@ -40,7 +40,7 @@ type Mounted struct {
 // requests. It loads the whole tree through the changes feed first, then
 // follows the feed in the background (see Options.Poll). ctx bounds the
 // initial load only; the mount lives until Unmount, or until it is
-// unmounted from outside (fusermount3 -u), which Wait notices.
+// unmounted from outside (fusermount3 -u).
 func Start(ctx context.Context, c *client.Client, dir string, o Options) (*Mounted, error) {
 	o = o.withDefaults()
 	if o.CacheDir == "" {
@@ -121,10 +121,6 @@ func Start(ctx context.Context, c *client.Client, dir string, o Options) (*Mount
 	}
 	return mt, nil
 }
-
-// Wait blocks until the file system is unmounted, by Unmount or from
-// outside.
-func (mt *Mounted) Wait() { <-mt.gone }
 
 // Unmount stops following the feed, uploads nothing more (files still
 // open lose unflushed writes) and unmounts. A busy mount point (a shell

@@ -6,8 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +27,7 @@ import (
 	"github.com/clouddrive/clouddrive/client"
 	"github.com/clouddrive/clouddrive/internal/cli"
 	"github.com/clouddrive/clouddrive/internal/drivetest"
+	"github.com/clouddrive/clouddrive/internal/testbytes"
 )
 
 // requireFUSE skips the test where a FUSE mount cannot work: /dev/fuse
@@ -247,20 +246,6 @@ func eventually(t *testing.T, within time.Duration, what string, check func() er
 	}
 }
 
-func randomBytes(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
-func md5hex(b []byte) string {
-	s := md5.Sum(b)
-	return hex.EncodeToString(s[:])
-}
-
 // makeSource writes a local tree: nested folders, an empty one, empty,
 // small and multi-chunk files, names with spaces, '%' and Unicode.
 func makeSource(t *testing.T) string {
@@ -281,7 +266,7 @@ func makeSource(t *testing.T) string {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, randomBytes(n, uint64(len(rel)*n+1)), 0o644); err != nil {
+		if err := os.WriteFile(p, testbytes.Random(n, uint64(len(rel)*n+1)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -341,8 +326,8 @@ func TestMount(t *testing.T) {
 				t.Fatalf("%s through the API: %v", rel, err)
 			}
 			want, _ := os.ReadFile(filepath.Join(src, rel))
-			if n.ContentProperties == nil || n.ContentProperties.Size != int64(len(want)) || n.ContentProperties.MD5 != md5hex(want) {
-				t.Errorf("%s on the server: %+v, want %d bytes md5 %s", rel, n.ContentProperties, len(want), md5hex(want))
+			if n.ContentProperties == nil || n.ContentProperties.Size != int64(len(want)) || n.ContentProperties.MD5 != testbytes.MD5(want) {
+				t.Errorf("%s on the server: %+v, want %d bytes md5 %s", rel, n.ContentProperties, len(want), testbytes.MD5(want))
 			}
 		}
 		if n, err := lookup(u.c, "/tree/empty folder"); err != nil || n.Kind != client.KindFolder {
@@ -656,7 +641,7 @@ func TestMountReadOnlyAndQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Write(randomBytes(2<<20, 1)); err != nil {
+	if _, err := f.Write(testbytes.Random(2<<20, 1)); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); !errors.Is(err, syscall.ENOSPC) {
@@ -687,7 +672,7 @@ func TestMountReadOnlyAndQuota(t *testing.T) {
 		t.Errorf("after the retry: %+v %v, want 100 bytes", n, err)
 	}
 	// A failed new file can be removed: it was never on the server.
-	if err := os.WriteFile(filepath.Join(rw, "also too big.bin"), randomBytes(2<<20, 2), 0o644); !errors.Is(err, syscall.ENOSPC) {
+	if err := os.WriteFile(filepath.Join(rw, "also too big.bin"), testbytes.Random(2<<20, 2), 0o644); !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("write of a file past the quota: %v, want ENOSPC", err)
 	}
 	if err := os.Remove(filepath.Join(rw, "also too big.bin")); err != nil {
@@ -773,7 +758,7 @@ func TestMountPendingFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := randomBytes(3<<20+17, 42)
+	data := testbytes.Random(3<<20+17, 42)
 
 	t.Run("InvisibleUntilClose", func(t *testing.T) {
 		p := filepath.Join(mnt, "growing.bin")
@@ -814,8 +799,8 @@ func TestMountPendingFiles(t *testing.T) {
 		if err != nil {
 			t.Fatalf("after close: %v", err)
 		}
-		if cp := n.ContentProperties; cp == nil || cp.Size != int64(len(data)) || cp.MD5 != md5hex(data) {
-			t.Errorf("after close the server has %+v, want %d bytes md5 %s", cp, len(data), md5hex(data))
+		if cp := n.ContentProperties; cp == nil || cp.Size != int64(len(data)) || cp.MD5 != testbytes.MD5(data) {
+			t.Errorf("after close the server has %+v, want %d bytes md5 %s", cp, len(data), testbytes.MD5(data))
 		}
 		// The feed brings the upload back: still one entry, the same
 		// inode, the same bytes.
@@ -849,7 +834,7 @@ func TestMountPendingFiles(t *testing.T) {
 			t.Errorf("cp made %d uploads and %d overwrites, want 1 and 0", created, overwritten)
 		}
 		n, err := u.c.ChildByName(ctx, root.ID, "copied.bin")
-		if err != nil || n.ContentProperties == nil || n.ContentProperties.MD5 != md5hex(data) {
+		if err != nil || n.ContentProperties == nil || n.ContentProperties.MD5 != testbytes.MD5(data) {
 			t.Fatalf("copied.bin on the server: %+v %v", n, err)
 		}
 		changes := 0
@@ -870,7 +855,7 @@ func TestMountPendingFiles(t *testing.T) {
 		// cp and > onto an existing file: one overwrite each, nothing
 		// else.
 		src2 := filepath.Join(t.TempDir(), "src2.bin")
-		data2 := randomBytes(100000, 43)
+		data2 := testbytes.Random(100000, 43)
 		if err := os.WriteFile(src2, data2, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -16,9 +16,6 @@ func Start(context.Context, *client.Client, string, Options) (*Mounted, error) {
 	return nil, ErrUnsupported
 }
 
-// Wait returns at once.
-func (*Mounted) Wait() {}
-
 // Unmount does nothing.
 func (*Mounted) Unmount() error { return nil }
 

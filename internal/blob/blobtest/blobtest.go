@@ -25,7 +25,6 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,6 +36,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/blob"
 	"github.com/clouddrive/clouddrive/internal/drive"
+	"github.com/clouddrive/clouddrive/internal/testbytes"
 )
 
 // Run runs the conformance suite against the stores returned by newStore.
@@ -73,15 +73,6 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 			tt.fn(t, newStore(t))
 		})
 	}
-}
-
-// randomBytes returns n deterministic pseudo-random bytes.
-func randomBytes(n int, seed uint64) []byte {
-	var s [32]byte
-	binary.LittleEndian.PutUint64(s[:], seed)
-	b := make([]byte, n)
-	_, _ = rand.NewChaCha8(s).Read(b)
-	return b
 }
 
 // wantInfo returns the Info (without Key) that storing data must produce.
@@ -207,7 +198,7 @@ func testPutOpen(t *testing.T, s blob.Store) {
 	}{
 		{"Empty", []byte{}},
 		{"Small", []byte("hello, world\n")},
-		{"Large", randomBytes(10<<20+7, 1)},
+		{"Large", testbytes.Random(10<<20+7, 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			info := put(t, s, tc.data)
@@ -227,7 +218,7 @@ func testPutOpen(t *testing.T, s blob.Store) {
 }
 
 func testCheckInfo(t *testing.T, s blob.Store) {
-	data := randomBytes(300<<10, 2)
+	data := testbytes.Random(300<<10, 2)
 	var got blob.Info
 	calls := 0
 	info, err := s.Put(t.Context(), bytes.NewReader(data), func(i blob.Info) error {
@@ -247,7 +238,7 @@ func testCheckInfo(t *testing.T, s blob.Store) {
 }
 
 func testOpenRange(t *testing.T, s blob.Store) {
-	data := randomBytes(1000, 3)
+	data := testbytes.Random(1000, 3)
 	key := put(t, s, data).Key
 	for _, tc := range []struct {
 		off, length int64
@@ -282,7 +273,7 @@ func testOpenRange(t *testing.T, s blob.Store) {
 		t.Errorf("Open(key, -1, -1) succeeded, want an error")
 	}
 
-	large := randomBytes(3<<20, 4)
+	large := testbytes.Random(3<<20, 4)
 	key = put(t, s, large).Key
 	off, n := int64(1<<20+3), int64(1<<20)
 	got, err := read(t, s, key, off, n)
@@ -341,7 +332,7 @@ func testOpenMissing(t *testing.T, s blob.Store) {
 }
 
 func testStat(t *testing.T, s blob.Store) {
-	data := randomBytes(12345, 5)
+	data := testbytes.Random(12345, 5)
 	key := put(t, s, data).Key
 	e, err := s.Stat(t.Context(), key)
 	if err != nil {
@@ -391,7 +382,7 @@ func testDeleteMissing(t *testing.T, s blob.Store) {
 }
 
 func testPutDuplicate(t *testing.T, s blob.Store) {
-	data := randomBytes(100<<10, 6)
+	data := testbytes.Random(100<<10, 6)
 	a := put(t, s, data)
 	b := put(t, s, data)
 	checkContent(t, s, a.Key, data)
@@ -408,7 +399,7 @@ var errRejected = errors.New("blobtest: rejected by check")
 
 func testCheckReject(t *testing.T, s blob.Store) {
 	before := listKeys(t, s)
-	data := randomBytes(200<<10, 7)
+	data := testbytes.Random(200<<10, 7)
 	var seen blob.Info
 	_, err := s.Put(t.Context(), bytes.NewReader(data), func(i blob.Info) error {
 		seen = i
@@ -426,7 +417,7 @@ func testCheckReject(t *testing.T, s blob.Store) {
 }
 
 func testCheckRejectKeepsExisting(t *testing.T, s blob.Store) {
-	data := randomBytes(50<<10, 8)
+	data := testbytes.Random(50<<10, 8)
 	info := put(t, s, data)
 	_, err := s.Put(t.Context(), bytes.NewReader(data), func(blob.Info) error { return errRejected })
 	if !errors.Is(err, errRejected) {
@@ -461,7 +452,7 @@ func testReaderError(t *testing.T, s blob.Store) {
 	// pass for the end of the content.
 	for _, want := range []error{errRead, io.ErrUnexpectedEOF} {
 		for _, n := range []int{0, 10, 1 << 20} {
-			r := &failingReader{r: bytes.NewReader(randomBytes(n, 9)), err: want}
+			r := &failingReader{r: bytes.NewReader(testbytes.Random(n, 9)), err: want}
 			called := false
 			_, err := s.Put(t.Context(), r, func(blob.Info) error {
 				called = true
@@ -578,13 +569,13 @@ func testListPagination(t *testing.T, s blob.Store) {
 
 func testConcurrentPut(t *testing.T, s blob.Store) {
 	const workers = 16
-	same := randomBytes(512<<10, 11)
+	same := testbytes.Random(512<<10, 11)
 	datas := make([][]byte, workers)
 	for i := range datas {
 		if i%2 == 0 {
 			datas[i] = same
 		} else {
-			datas[i] = randomBytes(256<<10+i, uint64(100+i))
+			datas[i] = testbytes.Random(256<<10+i, uint64(100+i))
 		}
 	}
 	infos := make([]blob.Info, workers)

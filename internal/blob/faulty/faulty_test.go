@@ -3,13 +3,10 @@ package faulty_test
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +21,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/drivetest"
 	"github.com/clouddrive/clouddrive/internal/nodes"
+	"github.com/clouddrive/clouddrive/internal/testbytes"
 )
 
 // env is a real server whose node service writes through a faulty store.
@@ -99,20 +97,6 @@ func body(name, parent string, content []byte) io.Reader {
 }
 
 const mpType = "multipart/form-data; boundary=" + boundary
-
-func content(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
-func md5hex(b []byte) string {
-	s := md5.Sum(b)
-	return hex.EncodeToString(s[:])
-}
 
 // upload posts a file and returns the status, headers and body.
 func (e *env) upload(name string, data []byte) (int, http.Header, []byte) {
@@ -197,7 +181,7 @@ func TestDiskFullUpload(t *testing.T) {
 	e := newEnv(t)
 	cp := e.checkpoint()
 	e.f.Set(faulty.Faults{PutErr: faulty.ErrDiskFull, PutAfter: 100 << 10})
-	data := content(1<<20, 1)
+	data := testbytes.Random(1<<20, 1)
 	st, h, raw := e.upload("big.bin", data)
 	if st != http.StatusServiceUnavailable {
 		t.Fatalf("upload on a full disk = %d %s, want 503", st, raw)
@@ -211,7 +195,7 @@ func TestDiskFullUpload(t *testing.T) {
 	e.clean("big.bin", cp)
 
 	// A file that fits still goes in; then the disk frees up.
-	small := content(50<<10, 2)
+	small := testbytes.Random(50<<10, 2)
 	if st, _, raw := e.upload("small.bin", small); st != http.StatusCreated {
 		t.Fatalf("upload under the limit = %d %s", st, raw)
 	}
@@ -221,14 +205,14 @@ func TestDiskFullUpload(t *testing.T) {
 	if err != nil || st != http.StatusCreated {
 		t.Fatalf("retry after the disk freed up = %d %s %v", st, raw, err)
 	}
-	if n.ContentProperties == nil || n.ContentProperties.MD5 != md5hex(data) {
-		t.Errorf("retried upload content = %+v, want md5 %s", n.ContentProperties, md5hex(data))
+	if n.ContentProperties == nil || n.ContentProperties.MD5 != testbytes.MD5(data) {
+		t.Errorf("retried upload content = %+v, want md5 %s", n.ContentProperties, testbytes.MD5(data))
 	}
 }
 
 func TestDiskFullOverwrite(t *testing.T) {
 	e := newEnv(t)
-	old := content(10<<10, 3)
+	old := testbytes.Random(10<<10, 3)
 	var n acd.Node
 	if st, raw := e.do("POST", "/cdproxy/nodes", body("f.bin", e.root, old), mpType, &n); st != http.StatusCreated {
 		t.Fatalf("upload: %d %s", st, raw)
@@ -236,7 +220,7 @@ func TestDiskFullOverwrite(t *testing.T) {
 	keep := blobKeys(t, e.s.App.Blobs)
 	cp := e.checkpoint()
 	e.f.Set(faulty.Faults{PutErr: faulty.ErrDiskFull, PutAfter: 64 << 10})
-	st, raw := e.do("PUT", "/cdproxy/nodes/"+n.ID+"/content", body("", "", content(512<<10, 4)), mpType, nil)
+	st, raw := e.do("PUT", "/cdproxy/nodes/"+n.ID+"/content", body("", "", testbytes.Random(512<<10, 4)), mpType, nil)
 	if st != http.StatusServiceUnavailable {
 		t.Fatalf("overwrite on a full disk = %d %s, want 503", st, raw)
 	}
@@ -246,8 +230,8 @@ func TestDiskFullOverwrite(t *testing.T) {
 	if st, raw := e.do("GET", "/drive/v1/nodes/"+n.ID, nil, "", &got); st != http.StatusOK {
 		t.Fatalf("get: %d %s", st, raw)
 	}
-	if got.Version != n.Version || got.ContentProperties.MD5 != md5hex(old) {
-		t.Errorf("after a failed overwrite: version %d md5 %s, want %d %s", got.Version, got.ContentProperties.MD5, n.Version, md5hex(old))
+	if got.Version != n.Version || got.ContentProperties.MD5 != testbytes.MD5(old) {
+		t.Errorf("after a failed overwrite: version %d md5 %s, want %d %s", got.Version, got.ContentProperties.MD5, n.Version, testbytes.MD5(old))
 	}
 	st, raw = e.do("GET", "/cdproxy/nodes/"+n.ID+"/content", nil, "", nil)
 	if st != http.StatusOK || !bytes.Equal(raw, old) {
@@ -260,7 +244,7 @@ func TestWriteError(t *testing.T) {
 	e := newEnv(t)
 	cp := e.checkpoint()
 	e.f.Set(faulty.Faults{PutErr: faulty.ErrIO, PutAfter: 1000})
-	st, _, raw := e.upload("eio.bin", content(300<<10, 5))
+	st, _, raw := e.upload("eio.bin", testbytes.Random(300<<10, 5))
 	if st != http.StatusInternalServerError {
 		t.Fatalf("upload with a disk I/O error = %d %s, want 500", st, raw)
 	}
@@ -271,7 +255,7 @@ func TestWriteError(t *testing.T) {
 
 	// Through the service: the error keeps its cause for the log.
 	ctx := principal(t, e.s, e.token)
-	_, err := e.s.App.Nodes.Upload(ctx, nodes.NewNode{Name: "eio2.bin"}, bytes.NewReader(content(5000, 6)), nodes.UploadOptions{})
+	_, err := e.s.App.Nodes.Upload(ctx, nodes.NewNode{Name: "eio2.bin"}, bytes.NewReader(testbytes.Random(5000, 6)), nodes.UploadOptions{})
 	if !errors.Is(err, faulty.ErrIO) || drive.KindOf(err) != drive.Internal {
 		t.Errorf("Upload error = %v (kind %v), want ErrIO, internal", err, drive.KindOf(err))
 	}
@@ -282,7 +266,7 @@ func TestWriteError(t *testing.T) {
 // stat while committing an upload creates nothing.
 func TestReadAndStatErrors(t *testing.T) {
 	e := newEnv(t)
-	data := content(20<<10, 7)
+	data := testbytes.Random(20<<10, 7)
 	var n acd.Node
 	if st, raw := e.do("POST", "/cdproxy/nodes", body("r.bin", e.root, data), mpType, &n); st != http.StatusCreated {
 		t.Fatalf("upload: %d %s", st, raw)
@@ -296,7 +280,7 @@ func TestReadAndStatErrors(t *testing.T) {
 
 	cp := e.checkpoint()
 	e.f.Set(faulty.Faults{StatErr: faulty.ErrIO})
-	st, _, raw = e.upload("s.bin", content(1000, 8))
+	st, _, raw = e.upload("s.bin", testbytes.Random(1000, 8))
 	if st != http.StatusInternalServerError {
 		t.Errorf("upload with a stat error = %d %s, want 500", st, raw)
 	}
@@ -324,7 +308,7 @@ func TestSlowDiskCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, _, _, err := e.doCtx(ctx, "POST", "/cdproxy/nodes?suppress=deduplication", body("slow.bin", e.root, content(4<<20, 9)), mpType, nil)
+	_, _, _, err := e.doCtx(ctx, "POST", "/cdproxy/nodes?suppress=deduplication", body("slow.bin", e.root, testbytes.Random(4<<20, 9)), mpType, nil)
 	if err == nil {
 		t.Fatalf("upload on a slow disk finished within its 300 ms deadline")
 	}
@@ -340,7 +324,7 @@ func TestSlowDiskCancel(t *testing.T) {
 	// Through the service, with a deadline.
 	pctx, pcancel := context.WithTimeout(principal(t, e.s, e.token), 100*time.Millisecond)
 	defer pcancel()
-	_, err = e.s.App.Nodes.Upload(pctx, nodes.NewNode{Name: "slow2.bin"}, bytes.NewReader(content(2<<20, 10)), nodes.UploadOptions{})
+	_, err = e.s.App.Nodes.Upload(pctx, nodes.NewNode{Name: "slow2.bin"}, bytes.NewReader(testbytes.Random(2<<20, 10)), nodes.UploadOptions{})
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Upload past its deadline = %v, want context.DeadlineExceeded", err)
 	}
@@ -348,10 +332,10 @@ func TestSlowDiskCancel(t *testing.T) {
 
 	// Slow but patient: the upload completes intact.
 	e.f.Set(faulty.Faults{Delay: time.Millisecond})
-	data := content(1<<20, 11)
+	data := testbytes.Random(1<<20, 11)
 	var n acd.Node
 	st, _, raw, err := e.doCtx(context.Background(), "POST", "/cdproxy/nodes", body("patient.bin", e.root, data), mpType, &n)
-	if err != nil || st != http.StatusCreated || n.ContentProperties == nil || n.ContentProperties.MD5 != md5hex(data) {
+	if err != nil || st != http.StatusCreated || n.ContentProperties == nil || n.ContentProperties.MD5 != testbytes.MD5(data) {
 		t.Fatalf("slow upload = %d %s %v", st, raw, err)
 	}
 }
