@@ -209,7 +209,7 @@ func (d *Dispatcher) Prune(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		var n int
-		err := d.Meta.Update(ctx, func(tx meta.Tx) error {
+		err := d.update(ctx, func(tx DispatcherTx) error {
 			var err error
 			n, err = tx.PruneWebhookEvents(ctx, before, pruneBatch)
 			return err
@@ -231,7 +231,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	rounds := time.Duration(d.batch()/d.perEndpoint() + 1)
 	lease := now.Add(rounds*d.timeout() + time.Minute)
 	var ds []*meta.Delivery
-	err := d.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := d.update(ctx, func(tx DispatcherTx) error {
 		var err error
 		// The lease token is random, not from an injected generator: it
 		// names this claim only.
@@ -260,7 +260,7 @@ func (d *Dispatcher) observePending(ctx context.Context) { d.pending(ctx) }
 // Observer, and tells whether there are any (true when it cannot tell).
 func (d *Dispatcher) pending(ctx context.Context) bool {
 	var n int64
-	err := d.Meta.View(ctx, func(tx meta.Tx) error {
+	err := d.view(ctx, func(tx DispatcherTx) error {
 		var err error
 		n, err = tx.CountDeliveries(ctx, meta.DeliveryPending)
 		return err
@@ -367,7 +367,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del *meta.Delivery) {
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	err := d.Meta.Update(fctx, func(tx meta.Tx) error { return tx.FinishDelivery(fctx, del) })
+	err := d.update(fctx, func(tx DispatcherTx) error { return tx.FinishDelivery(fctx, del) })
 	switch {
 	case drive.Is(drive.NotFound, err):
 		log.Warn("webhook attempt not recorded: the lease was lost", "result", result)
@@ -384,7 +384,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del *meta.Delivery) {
 func (d *Dispatcher) release(del *meta.Delivery) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = d.Meta.Update(ctx, func(tx meta.Tx) error { return tx.FinishDelivery(ctx, del) })
+	_ = d.update(ctx, func(tx DispatcherTx) error { return tx.FinishDelivery(ctx, del) })
 }
 
 // send POSTs the delivery and returns the status code (0 without an

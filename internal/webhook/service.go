@@ -73,7 +73,7 @@ func (s *Service) Create(ctx context.Context, in New) (*meta.Webhook, error) {
 	}
 	w := &meta.Webhook{ID: s.NewID(), AppID: in.AppID, UserID: in.UserID, URL: in.URL, Secret: secret,
 		Events: events, CreatedAt: s.Now().UTC().Truncate(time.Millisecond)}
-	err = s.Meta.Update(ctx, func(tx meta.Tx) error {
+	err = s.update(ctx, func(tx ServiceTx) error {
 		have, err := tx.Webhooks(ctx, in.AppID, in.UserID)
 		if err != nil {
 			return err
@@ -96,7 +96,7 @@ func (s *Service) Create(ctx context.Context, in New) (*meta.Webhook, error) {
 // them all), oldest first.
 func (s *Service) List(ctx context.Context, appID, userID string) ([]*meta.Webhook, error) {
 	var out []*meta.Webhook
-	err := s.Meta.View(ctx, func(tx meta.Tx) error {
+	err := s.view(ctx, func(tx ServiceTx) error {
 		var err error
 		out, err = tx.Webhooks(ctx, appID, userID)
 		return err
@@ -108,7 +108,7 @@ func (s *Service) List(ctx context.Context, appID, userID string) ([]*meta.Webho
 // subscription of another app or user is NotFound, as a missing one.
 func (s *Service) Get(ctx context.Context, appID, userID, id string) (*meta.Webhook, error) {
 	var w *meta.Webhook
-	err := s.Meta.View(ctx, func(tx meta.Tx) error {
+	err := s.view(ctx, func(tx ServiceTx) error {
 		var err error
 		w, err = owned(ctx, tx, appID, userID, id)
 		return err
@@ -119,7 +119,7 @@ func (s *Service) Get(ctx context.Context, appID, userID, id string) (*meta.Webh
 // Delete removes a subscription and its deliveries, with the ownership
 // rule of Get.
 func (s *Service) Delete(ctx context.Context, appID, userID, id string) error {
-	return s.Meta.Update(ctx, func(tx meta.Tx) error {
+	return s.update(ctx, func(tx ServiceTx) error {
 		if _, err := owned(ctx, tx, appID, userID, id); err != nil {
 			return err
 		}
@@ -127,7 +127,7 @@ func (s *Service) Delete(ctx context.Context, appID, userID, id string) error {
 	})
 }
 
-func owned(ctx context.Context, tx meta.Tx, appID, userID, id string) (*meta.Webhook, error) {
+func owned(ctx context.Context, tx ServiceTx, appID, userID, id string) (*meta.Webhook, error) {
 	w, err := tx.Webhook(ctx, id)
 	if err != nil {
 		return nil, err
@@ -147,7 +147,7 @@ func (s *Service) Deliveries(ctx context.Context, f meta.DeliveryFilter) ([]*met
 		return nil, &drive.Error{Op: op, Kind: drive.Invalid, Param: "status", Message: "status must be pending, delivered or dead"}
 	}
 	var out []*meta.Delivery
-	err := s.Meta.View(ctx, func(tx meta.Tx) error {
+	err := s.view(ctx, func(tx ServiceTx) error {
 		var err error
 		out, err = tx.Deliveries(ctx, f)
 		return err
@@ -159,7 +159,7 @@ func (s *Service) Deliveries(ctx context.Context, f meta.DeliveryFilter) ([]*met
 // schedule; the dispatcher resends the same event (same id and body).
 func (s *Service) Replay(ctx context.Context, id string) (*meta.Delivery, error) {
 	var d *meta.Delivery
-	err := s.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := s.update(ctx, func(tx ServiceTx) error {
 		if err := tx.RequeueDelivery(ctx, id, s.Now()); err != nil {
 			return err
 		}
