@@ -294,6 +294,45 @@ func TestResumableUpload(t *testing.T) {
 		}
 	})
 
+	t.Run("ConflictAtCompletion", func(t *testing.T) {
+		e := newEnv(t, srv, "tus-late", small)
+		other := newEnv(t, srv, "tus-late")
+		root := e.root()
+		// Another client takes the name while the bytes are on their way.
+		var late string
+		e.faults.add(&rule{match: is("PATCH", ""), act: func(req *http.Request, forward func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+			n, err := other.c.Upload(req.Context(), root, "late.bin", strings.NewReader("first"), nil)
+			if err != nil {
+				return nil, err
+			}
+			late = n.ID
+			return forward(req)
+		}})
+		_, err := e.c.Upload(ctx, root, "late.bin", bytes.NewReader(data), &client.UploadOptions{Size: size})
+		var ce *client.ConflictError
+		if !errors.As(err, &ce) || ce.NodeID != late || ce.Code != "NAME_ALREADY_EXISTS" {
+			t.Fatalf("upload whose name was taken meanwhile = %v, want a conflict naming %s", err, late)
+		}
+		if e.faults.count("PATCH ") != 4 {
+			t.Errorf("requests: %q", e.faults.requests(""))
+		}
+		// With ConflictOverwrite, the conflict found at completion becomes
+		// an overwrite of the file that took the name.
+		late = ""
+		e.faults.add(&rule{match: is("PATCH", ""), act: func(req *http.Request, forward func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+			n, err := other.c.Upload(req.Context(), root, "late2.bin", strings.NewReader("first"), nil)
+			if err != nil {
+				return nil, err
+			}
+			late = n.ID
+			return forward(req)
+		}})
+		n, err := e.c.Upload(ctx, root, "late2.bin", bytes.NewReader(data), &client.UploadOptions{Size: size, OnConflict: client.ConflictOverwrite})
+		if err != nil || n.ID != late || n.ContentProperties.MD5 != md5hex(data) {
+			t.Fatalf("upload with ConflictOverwrite = %+v, %v; want node %s overwritten", n, err, late)
+		}
+	})
+
 	t.Run("Overwrite", func(t *testing.T) {
 		e := newEnv(t, srv, "tus-overwrite", small)
 		root := e.root()
