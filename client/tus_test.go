@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/clouddrive/clouddrive/client"
 	"github.com/clouddrive/clouddrive/internal/drivetest"
@@ -138,10 +139,14 @@ func TestResumableUpload(t *testing.T) {
 		root := e.root()
 		var p progress
 		var urls []string
+		mtime := time.Date(2026, 12, 7, 11, 0, 0, 123e6, time.FixedZone("CET", 3600))
 		n, err := e.c.Upload(ctx, root, "big.bin", bytes.NewReader(data), &client.UploadOptions{Size: size, Progress: p.fn,
-			ContentType: "application/x-test", OnResumeURL: func(u string) { urls = append(urls, u) }})
+			ContentType: "application/x-test", ModTime: mtime, OnResumeURL: func(u string) { urls = append(urls, u) }})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if cp := n.ContentProperties; cp == nil || !cp.ModTime.Equal(mtime) || cp.ContentType != "application/x-test" {
+			t.Errorf("contentProperties = %+v, want mtime %v and the content type sent", cp, mtime)
 		}
 		if n.Name != "big.bin" || n.ContentProperties == nil || n.ContentProperties.MD5 != md5hex(data) || n.ContentProperties.Size != size {
 			t.Fatalf("node = %+v", n)
