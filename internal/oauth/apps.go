@@ -45,7 +45,7 @@ type Apps struct {
 // Seed creates the first-party apps that do not exist yet. It is safe to
 // call on every start and from several replicas at once.
 func (a *Apps) Seed(ctx context.Context) error {
-	return a.Meta.Update(ctx, func(tx meta.Tx) error {
+	return update(ctx, a.Meta, func(tx Tx) error {
 		for _, app := range firstParty() {
 			_, err := tx.App(ctx, app.ClientID)
 			if err == nil {
@@ -88,7 +88,7 @@ func (a *Apps) Create(ctx context.Context, name string, redirectURIs []string, p
 		secret = "cds-" + randomString(32)
 		app.SecretHash = auth.Hash(secret)
 	}
-	if err := a.Meta.Update(ctx, func(tx meta.Tx) error { return tx.CreateApp(ctx, app) }); err != nil {
+	if err := update(ctx, a.Meta, func(tx Tx) error { return tx.CreateApp(ctx, app) }); err != nil {
 		return nil, "", err
 	}
 	return app, secret, nil
@@ -97,7 +97,7 @@ func (a *Apps) Create(ctx context.Context, name string, redirectURIs []string, p
 // Get returns the app with the given client id (NotFound if none).
 func (a *Apps) Get(ctx context.Context, clientID string) (*meta.App, error) {
 	var app *meta.App
-	err := a.Meta.View(ctx, func(tx meta.Tx) error {
+	err := view(ctx, a.Meta, func(tx Tx) error {
 		var err error
 		app, err = tx.App(ctx, clientID)
 		return err
@@ -108,7 +108,7 @@ func (a *Apps) Get(ctx context.Context, clientID string) (*meta.App, error) {
 // List returns every app ordered by name.
 func (a *Apps) List(ctx context.Context) ([]*meta.App, error) {
 	var apps []*meta.App
-	err := a.Meta.View(ctx, func(tx meta.Tx) error {
+	err := view(ctx, a.Meta, func(tx Tx) error {
 		var err error
 		apps, err = tx.Apps(ctx)
 		return err
@@ -122,7 +122,7 @@ func (a *Apps) List(ctx context.Context) ([]*meta.App, error) {
 func (a *Apps) Delete(ctx context.Context, idOrName string) (*meta.App, error) {
 	const op = "oauth.DeleteApp"
 	var app *meta.App
-	err := a.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := update(ctx, a.Meta, func(tx Tx) error {
 		var err error
 		app, err = tx.App(ctx, idOrName)
 		if drive.Is(drive.NotFound, err) {

@@ -70,7 +70,7 @@ func (s *Server) parseAuthz(ctx context.Context, r *http.Request, v url.Values) 
 		return nil, &authzFailure{page: true, status: http.StatusBadRequest, desc: "The request names no application (client_id is missing)."}, nil
 	}
 	var app *meta.App
-	err := s.cfg.Meta.View(ctx, func(tx meta.Tx) error {
+	err := view(ctx, s.cfg.Meta, func(tx Tx) error {
 		var err error
 		app, err = tx.App(ctx, clientID)
 		return err
@@ -265,7 +265,7 @@ func (s *Server) issueCode(ctx context.Context, q *authzRequest, user *drive.Use
 	now := s.cfg.Now().UTC()
 	rec := &meta.AuthCode{Hash: auth.Hash(code), ClientID: q.app.ClientID, UserID: user.ID, RedirectURI: q.redirectURI,
 		Scope: q.scope, Challenge: q.challenge, Family: auth.NewFamily(), ExpiresAt: now.Add(s.cfg.CodeTTL), CreatedAt: now}
-	if err := s.cfg.Meta.Update(ctx, func(tx meta.Tx) error { return tx.InsertAuthCode(ctx, rec) }); err != nil {
+	if err := update(ctx, s.cfg.Meta, func(tx Tx) error { return tx.InsertAuthCode(ctx, rec) }); err != nil {
 		return "", err
 	}
 	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "authorization code issued", slog.String("user_id", user.ID),

@@ -95,7 +95,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 		userCode = newUserCode()
 		d := &meta.DeviceCode{Hash: auth.Hash(deviceCode), UserCodeHash: auth.Hash(userCode), ClientID: app.ClientID,
 			Scope: scope, Status: meta.DevicePending, Interval: s.cfg.DeviceInterval, ExpiresAt: now.Add(s.cfg.DeviceTTL), CreatedAt: now}
-		err = s.cfg.Meta.Update(ctx, func(tx meta.Tx) error { return tx.InsertDeviceCode(ctx, d) })
+		err = update(ctx, s.cfg.Meta, func(tx Tx) error { return tx.InsertDeviceCode(ctx, d) })
 		if !drive.Is(drive.Conflict, err) || attempt == 4 { // a user code collision: draw another
 			break
 		}
@@ -126,7 +126,7 @@ func (s *Server) pollDevice(ctx context.Context, app *meta.App, v url.Values) (*
 	}
 	var resp *tokenResponse
 	var e *oauthError
-	err := s.cfg.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := update(ctx, s.cfg.Meta, func(tx Tx) error {
 		resp, e = nil, nil
 		d, err := tx.DeviceCode(ctx, auth.Hash(dc))
 		if drive.Is(drive.NotFound, err) {
@@ -281,7 +281,7 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 			status = meta.DeviceDenied
 		}
 		found := false
-		err := s.cfg.Meta.Update(ctx, func(tx meta.Tx) error {
+		err := update(ctx, s.cfg.Meta, func(tx Tx) error {
 			d, err := tx.DeviceCodeByUserCode(ctx, auth.Hash(code))
 			if drive.Is(drive.NotFound, err) {
 				return nil
@@ -322,7 +322,7 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pendingDevice(ctx context.Context, code string) (*meta.DeviceCode, *meta.App, error) {
 	var d *meta.DeviceCode
 	var app *meta.App
-	err := s.cfg.Meta.View(ctx, func(tx meta.Tx) error {
+	err := view(ctx, s.cfg.Meta, func(tx Tx) error {
 		var err error
 		if d, err = tx.DeviceCodeByUserCode(ctx, auth.Hash(code)); err != nil {
 			return err

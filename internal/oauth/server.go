@@ -151,7 +151,7 @@ func sharedKey(ctx context.Context, m meta.Store, setting string) ([]byte, error
 		return nil, drive.Wrap(op, err)
 	}
 	var v string
-	err := m.Update(ctx, func(tx meta.Tx) error {
+	err := update(ctx, m, func(tx Tx) error {
 		var err error
 		v, err = tx.PutSettingIfAbsent(ctx, setting, hex.EncodeToString(b[:]))
 		return err
@@ -340,7 +340,7 @@ func (s *Server) maybePurge(ctx context.Context) {
 	s.lastPurge = now
 	s.purgeMu.Unlock()
 	var n int64
-	err := s.cfg.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := update(ctx, s.cfg.Meta, func(tx Tx) error {
 		var err error
 		n, err = tx.DeleteExpired(ctx, now)
 		return err

@@ -18,7 +18,6 @@ import (
 	"github.com/clouddrive/clouddrive/internal/auth"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/httpstatus"
-	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 // sessionCookie is the cookie of the login, consent and device pages.
@@ -122,7 +121,7 @@ func (s *Server) sessionUser(ctx context.Context, sess *session) (*drive.User, e
 	}
 	var u *drive.User
 	var gen string
-	err := s.cfg.Meta.View(ctx, func(tx meta.Tx) error {
+	err := view(ctx, s.cfg.Meta, func(tx Tx) error {
 		var err error
 		if u, err = tx.User(ctx, sess.UserID); err != nil {
 			return err
@@ -174,7 +173,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, form url.Values,
 		return false
 	}
 	sess := s.newSession(u.ID)
-	err = s.cfg.Meta.View(r.Context(), func(tx meta.Tx) error {
+	err = view(r.Context(), s.cfg.Meta, func(tx Tx) error {
 		sess.Gen, err = sessionGen(r.Context(), tx, u.ID)
 		return err
 	})
@@ -217,7 +216,7 @@ func (s *Server) login(ctx context.Context, addr, name, password string) (*drive
 	}
 	var u *drive.User
 	var phc string
-	err := s.cfg.Meta.View(ctx, func(tx meta.Tx) error {
+	err := view(ctx, s.cfg.Meta, func(tx Tx) error {
 		var err error
 		if u, err = tx.UserByName(ctx, name); err != nil {
 			return err

@@ -3,8 +3,6 @@ package oauth
 import (
 	"context"
 	"net/http"
-
-	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 // Sign-out. A session cookie is signed but kept by the browser, so ending
@@ -25,14 +23,14 @@ const sessionGenPrefix = "oauth_session_gen:"
 
 // sessionGen returns the user's current session generation ("" until the
 // first sign-out).
-func sessionGen(ctx context.Context, tx meta.Tx, userID string) (string, error) {
+func sessionGen(ctx context.Context, tx Tx, userID string) (string, error) {
 	return tx.Setting(ctx, sessionGenPrefix+userID)
 }
 
 // endSessions replaces the user's session generation if it is still gen:
 // a session already ended (a stale generation) cannot end the newer ones.
 func (s *Server) endSessions(ctx context.Context, userID, gen string) error {
-	return s.cfg.Meta.Update(ctx, func(tx meta.Tx) error {
+	return update(ctx, s.cfg.Meta, func(tx Tx) error {
 		cur, err := sessionGen(ctx, tx, userID)
 		if err != nil || cur != gen {
 			return err

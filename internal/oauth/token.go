@@ -139,7 +139,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*meta
 		return nil, invalidClient("client authentication required"), nil
 	}
 	var app *meta.App
-	err := s.cfg.Meta.View(ctx, func(tx meta.Tx) error {
+	err := view(ctx, s.cfg.Meta, func(tx Tx) error {
 		var err error
 		app, err = tx.App(ctx, id)
 		return err
@@ -209,7 +209,7 @@ func (s *Server) tokenInternal(w http.ResponseWriter, r *http.Request, err error
 // issue stores a new access and refresh token pair of one family and
 // returns the response carrying them. The access token may carry a
 // narrower scope than the refresh token.
-func (s *Server) issue(ctx context.Context, tx meta.Tx, userID, clientID, accessScope, refreshScope, family string) (*tokenResponse, error) {
+func (s *Server) issue(ctx context.Context, tx Tx, userID, clientID, accessScope, refreshScope, family string) (*tokenResponse, error) {
 	access, arec := s.cfg.Tokens.NewToken(auth.KindAccess, userID, clientID, accessScope, family, s.cfg.AccessTTL)
 	refresh, rrec := s.cfg.Tokens.NewToken(auth.KindRefresh, userID, clientID, refreshScope, family, s.cfg.RefreshTTL)
 	if err := tx.InsertToken(ctx, arec); err != nil {
@@ -223,7 +223,7 @@ func (s *Server) issue(ctx context.Context, tx meta.Tx, userID, clientID, access
 }
 
 // activeUser returns the user unless deleted or disabled.
-func activeUser(ctx context.Context, tx meta.Tx, id string) (*drive.User, error) {
+func activeUser(ctx context.Context, tx Tx, id string) (*drive.User, error) {
 	u, err := tx.User(ctx, id)
 	if drive.Is(drive.NotFound, err) {
 		return nil, nil
@@ -244,7 +244,7 @@ func (s *Server) exchangeCode(ctx context.Context, app *meta.App, v url.Values) 
 	}
 	var resp *tokenResponse
 	var e *oauthError
-	err := s.cfg.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := update(ctx, s.cfg.Meta, func(tx Tx) error {
 		resp, e = nil, nil // fn may be retried
 		c, err := tx.UseAuthCode(ctx, auth.Hash(code))
 		if drive.Is(drive.NotFound, err) {
@@ -329,7 +329,7 @@ func (s *Server) refresh(ctx context.Context, app *meta.App, v url.Values) (*tok
 	}
 	var resp *tokenResponse
 	var e *oauthError
-	err := s.cfg.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := update(ctx, s.cfg.Meta, func(tx Tx) error {
 		resp, e = nil, nil
 		rec, err := tx.Token(ctx, auth.Hash(rt))
 		if drive.Is(drive.NotFound, err) || (err == nil && rec.Kind != auth.KindRefresh) {
@@ -424,7 +424,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	err := s.cfg.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := update(ctx, s.cfg.Meta, func(tx Tx) error {
 		rec, err := tx.Token(ctx, auth.Hash(tok))
 		if drive.Is(drive.NotFound, err) {
 			return nil
@@ -474,7 +474,7 @@ func (s *Server) tokenInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	var rec *meta.Token
 	var user *drive.User
-	err := s.cfg.Meta.View(ctx, func(tx meta.Tx) error {
+	err := view(ctx, s.cfg.Meta, func(tx Tx) error {
 		var err error
 		if rec, err = tx.Token(ctx, auth.Hash(tok)); err != nil {
 			return err
