@@ -65,7 +65,7 @@ func (t *Tokens) Mint(ctx context.Context, userID, clientID, scope string, ttl t
 	if ttl > 0 {
 		rec.ExpiresAt = now.Add(ttl)
 	}
-	err := t.Meta.Update(ctx, func(tx meta.Tx) error { return tx.InsertToken(ctx, rec) })
+	err := t.update(ctx, func(tx TokensTx) error { return tx.InsertToken(ctx, rec) })
 	if err != nil {
 		return "", err
 	}
@@ -81,7 +81,7 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (drive.Princip
 	}
 	var rec *meta.Token
 	var user *drive.User
-	err := t.Meta.View(ctx, func(tx meta.Tx) error {
+	err := t.view(ctx, func(tx TokensTx) error {
 		var err error
 		if rec, err = tx.Token(ctx, Hash(secret)); err != nil {
 			return err

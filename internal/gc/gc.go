@@ -86,7 +86,7 @@ func (c *Collector) Run(ctx context.Context) (Stats, error) {
 
 func (c *Collector) collect(ctx context.Context, key string, cutoff time.Time) (bool, error) {
 	deleted := false
-	err := c.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := c.update(ctx, func(tx Tx) error {
 		if err := tx.LockBlob(ctx, key); err != nil {
 			return err
 		}
