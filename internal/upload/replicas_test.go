@@ -73,8 +73,7 @@ func TestReplicas(t *testing.T) {
 	// A request cut on r2 holds the upload's lock there until r2 notices;
 	// r1 waits for it (the lock is PostgreSQL's) and resumes after it.
 	cutPatch(t, c2, on2(loc), off, data[off:], 100_000)
-	off = c1.offset(loc)
-	resp := c1.sendAll(loc, data, off, 1<<20)
+	resp := c1.resume(loc, data, 1<<20)
 	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Clouddrive-Node-Id") == "" {
 		t.Fatalf("finish on r1 = %d %s", resp.StatusCode, body(resp))
 	}
