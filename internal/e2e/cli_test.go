@@ -628,7 +628,7 @@ func TestCLIMisc(t *testing.T) {
 
 	// -P without a terminal: one line per file and a total.
 	r := u.run("upload", "-P", filepath.Join(dir, "one.bin"), filepath.Join(dir, "two.txt"), "/m")
-	if r.code != 0 || !strings.Contains(r.stderr, "/m/one.bin: 300.0 KiB in") || !strings.Contains(r.stderr, "total: 2 files") {
+	if r.code != 0 || !strings.Contains(r.stderr, "/m/one.bin: 300 KiB in") || !strings.Contains(r.stderr, "total: 2 files") {
 		t.Errorf("upload -P (no tty): exit %d: %s", r.code, r.stderr)
 	}
 	// -P on a terminal: bars with rate and ETA.

@@ -3,11 +3,8 @@ package e2e_test
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/clouddrive/clouddrive/internal/drivetest"
+	"github.com/clouddrive/clouddrive/internal/testbytes"
 )
 
 // newClient returns a go-acd client for a fresh user on s, with its URLs
@@ -43,25 +41,11 @@ func mustURL(t *testing.T, s string) *url.URL {
 	return u
 }
 
-func randomBytes(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := 0; i+8 <= n; i += 8 {
-		v := r.Uint64()
-		for j := 0; j < 8; j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
-	for i := n - n%8; i < n; i++ {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
+// randomBytes and md5hex are package testbytes' shared helpers under the
+// names this package's tests use.
+func randomBytes(n int, seed uint64) []byte { return testbytes.Random(n, seed) }
 
-func md5hex(b []byte) string {
-	s := md5.Sum(b)
-	return hex.EncodeToString(s[:])
-}
+func md5hex(b []byte) string { return testbytes.MD5(b) }
 
 func readAll(t *testing.T, rc io.ReadCloser) []byte {
 	t.Helper()
