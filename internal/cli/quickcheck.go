@@ -85,3 +85,32 @@ func (o *transferOpts) downloadQuickCheck(local string, st fs.FileInfo, n *acd.N
 	}
 	return true, nil
 }
+
+// dirTime is a downloaded folder and the time to give it.
+type dirTime struct {
+	path string
+	t    time.Time
+}
+
+// folderTime is the time of the local folder for the remote folder n:
+// its modifiedDate (folders have no mtime). The root keeps its own.
+func folderTime(local string, n *acd.Node) (dirTime, bool) {
+	if n.IsRoot {
+		return dirTime{}, false
+	}
+	t, err := time.Parse(time.RFC3339, n.ModifiedDate)
+	if err != nil {
+		return dirTime{}, false
+	}
+	return dirTime{local, t}, true
+}
+
+// restoreDirTimes sets the times of downloaded folders, once their
+// contents are written (which changes them).
+func restoreDirTimes(s *session, dirs []dirTime) {
+	for _, d := range dirs {
+		if err := os.Chtimes(d.path, time.Time{}, d.t); err != nil {
+			s.log.Warn("folder time not set", "path", d.path, "err", err)
+		}
+	}
+}

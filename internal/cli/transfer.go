@@ -530,7 +530,8 @@ A folder SRC is downloaded recursively as DEST/<its name>.
 
 Each file is fetched in ranged chunks into NAME.__incomplete, then checked
 against the server's MD5 and renamed, with the modification time the file
-was uploaded with (else the server's modifiedDate). An interrupted
+was uploaded with (else the server's modifiedDate); folders get their
+modifiedDate once their files are written. An interrupted
 download keeps the partial file, and the next download of it continues
 from where it stopped. A local file with the same size and modification
 time (to the millisecond) is skipped without being read; when the times
@@ -566,16 +567,21 @@ per file when it is not; -q prints nothing but errors.
 			if err := os.MkdirAll(dst, 0o777); err != nil {
 				return err
 			}
-			jobs, planErrs := planDownload(ctx, s, &o, srcs, dst)
-			return transfer(ctx, env, s, &o, "downloaded", start, jobs, planErrs)
+			jobs, dirs, planErrs := planDownload(ctx, s, &o, srcs, dst)
+			err = transfer(ctx, env, s, &o, "downloaded", start, jobs, planErrs)
+			restoreDirTimes(s, dirs) // after their contents, which change them
+			return err
 		},
 	}
 	o.register(cmd)
 	return cmd
 }
 
-func planDownload(ctx context.Context, s *session, o *transferOpts, srcs []string, dst string) ([]job, []error) {
+// planDownload creates the local folders and lists the files to download
+// and the folders whose times to set when they are done.
+func planDownload(ctx context.Context, s *session, o *transferOpts, srcs []string, dst string) ([]job, []dirTime, []error) {
 	var jobs []job
+	var dirs []dirTime
 	var errs []error
 	seen := map[string]bool{}
 	var walkDir func(n *acd.Node, local, rel, remote string)
@@ -587,6 +593,9 @@ func planDownload(ctx context.Context, s *session, o *transferOpts, srcs []strin
 		if err := os.MkdirAll(local, 0o777); err != nil {
 			errs = append(errs, err)
 			return
+		}
+		if d, ok := folderTime(local, n); ok {
+			dirs = append(dirs, d)
 		}
 		kids, err := client.Collect(s.c.Children(ctx, n.ID, &client.ListOptions{Sort: `["name ASC"]`}))
 		if err != nil {
@@ -635,7 +644,7 @@ func planDownload(ctx context.Context, s *session, o *transferOpts, srcs []strin
 			jobs = append(jobs, downloadJob(s, o, r.node, local, r.path))
 		}
 	}
-	return jobs, errs
+	return jobs, dirs, errs
 }
 
 func downloadJob(s *session, o *transferOpts, n *acd.Node, local, remote string) job {

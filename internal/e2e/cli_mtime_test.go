@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,6 +80,18 @@ func TestCLIModTimes(t *testing.T) {
 	for rel, mt := range times {
 		if g := mtimeOf(filepath.Join(got, rel)); !g.Equal(ms(mt)) {
 			t.Errorf("downloaded %s mtime = %v, want %v", rel, g, ms(mt))
+		}
+	}
+
+	// Folders, which have no mtime, get their modifiedDate after their
+	// files.
+	for _, rel := range []string{"", "sub", "sub/deep"} {
+		want, err := time.Parse(time.RFC3339, remote(path.Join("/m/tree", rel)).ModifiedDate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := mtimeOf(filepath.Join(got, rel)); !g.Equal(want) {
+			t.Errorf("downloaded folder %q mtime = %v, want its modifiedDate %v", rel, g, want)
 		}
 	}
 
