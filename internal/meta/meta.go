@@ -7,6 +7,15 @@
 // transactional atomicity.
 //
 // Every implementation runs the conformance suite in meta/metatest.
+//
+// Tx is the whole contract a store implements. A service declares, in its
+// own package, the part of it that it uses (share.Tx, oauth.Tx,
+// webhook.ServiceTx, thumbnail.Tx, gc.Tx, auth.TokensTx) and runs its
+// transactions through that; Tx satisfies each of them. The filter and
+// sort fields of a Query are domain terms (package filter); a store
+// translates them for its schema. Whole-table copies and the
+// referenced-blob walk are the separate, smaller TableCopier and
+// BlobReferencer (tables.go).
 package meta
 
 import (
