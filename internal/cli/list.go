@@ -591,6 +591,7 @@ func printStat(w io.Writer, p string, n *acd.Node) {
 		row("md5", cp.MD5)
 		row("contentType", cp.ContentType)
 		row("contentVersion", strconv.FormatInt(cp.Version, 10))
+		row("mtime", cp.ModTime.String()) // none when the file was stored without one
 	}
 	row("created", n.CreatedDate)
 	row("modified", n.ModifiedDate)

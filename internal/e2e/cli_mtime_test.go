@@ -73,6 +73,10 @@ func TestCLIModTimes(t *testing.T) {
 		}
 	}
 
+	if out := u.mustRun("stat", "/m/tree/sub/b.txt"); !strings.Contains(out, "2001-09-09T01:46:40.000Z") {
+		t.Errorf("stat shows no mtime:\n%s", out)
+	}
+
 	// Download into a new place: the mtimes come back.
 	dst := t.TempDir()
 	u.mustRun("download", "/m/tree", dst)
