@@ -127,8 +127,14 @@ func (s *Server) postChanges(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// Mid-stream failure: end without the end marker so the client
-		// sees an incomplete stream and retries from its checkpoint.
-		s.Logger.ErrorContext(r.Context(), "changes stream failed", "request_id", requestID(r.Context()), "err", err)
+		// sees an incomplete stream and retries from its checkpoint. A
+		// client that went away (its context ended, which also ends the
+		// read transaction under the stream) is not a server failure.
+		if r.Context().Err() != nil {
+			s.Logger.DebugContext(r.Context(), "changes stream ended by the client", "request_id", requestID(r.Context()), "err", err)
+		} else {
+			s.Logger.ErrorContext(r.Context(), "changes stream failed", "request_id", requestID(r.Context()), "err", err)
+		}
 		_ = flush()
 		if gz != nil {
 			_ = gz.Close()
