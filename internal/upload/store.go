@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
@@ -49,12 +51,91 @@ func LocalStaging(dir string) (*Staging, error) {
 // S3Staging stages uploads as S3 multipart uploads under prefix in bucket
 // (tusd's s3store), so that any replica can take an upload over. Parts
 // are buffered in files under tmpDir (the system's temp directory when
-// empty), never in memory.
+// empty), never in memory, until they are whole or the request ends.
 func S3Staging(client *s3.Client, bucket, prefix, tmpDir string) *Staging {
-	st := s3store.New(bucket, client)
-	st.ObjectPrefix, st.MetadataObjectPrefix = prefix, prefix
-	st.TemporaryDirectory = tmpDir
-	return &Staging{core: st, records: s3Records{client: client, bucket: bucket, prefix: prefix}, tmp: tmpDir}
+	return &Staging{core: s3Core{client: client, bucket: bucket, prefix: prefix, tmp: tmpDir},
+		records: s3Records{client: client, bucket: bucket, prefix: prefix}, tmp: tmpDir}
+}
+
+// s3Core runs each request on an s3store of its own that uploads one part
+// at a time, in order, and stops at the first failed part. tusd's s3store
+// uploads the parts of a request concurrently and takes the sum of the
+// parts S3 lists as the offset: a replica killed while part 2 was stored
+// and part 1 was not (or a part that failed while the next one did not)
+// would leave a gap, counted as bytes received, and the resumed upload
+// would be corrupt. In order and stopping at a failure, the parts S3 lists
+// are always the first bytes. Different uploads still go in parallel.
+type s3Core struct {
+	client      *s3.Client
+	bucket      string
+	prefix, tmp string
+}
+
+func (c s3Core) store() s3store.S3Store {
+	st := s3store.New(c.bucket, &orderedParts{Client: c.client})
+	st.ObjectPrefix, st.MetadataObjectPrefix = c.prefix, c.prefix
+	st.TemporaryDirectory = c.tmp
+	// Parts of 8 MiB (tusd: 50 MiB), the blob store's part size: a replica
+	// that dies loses at most the part it was filling (larger uploads get
+	// larger parts, to stay within 10,000).
+	st.PreferredPartSize = 8 << 20
+	st.SetConcurrentPartUploads(1)
+	return st
+}
+
+func (c s3Core) NewUpload(ctx context.Context, info tusd.FileInfo) (tusd.Upload, error) {
+	return c.store().NewUpload(ctx, info)
+}
+
+func (c s3Core) GetUpload(ctx context.Context, id string) (tusd.Upload, error) {
+	return c.store().GetUpload(ctx, id)
+}
+
+func (c s3Core) AsTerminatableUpload(u tusd.Upload) tusd.TerminatableUpload {
+	return s3store.S3Store{}.AsTerminatableUpload(u)
+}
+
+// orderedParts is the S3 client of one request's s3store: once a part
+// (or the incomplete last part) failed to upload, it refuses the later
+// ones, so that no part is stored after a missing one.
+type orderedParts struct {
+	*s3.Client
+	mu     sync.Mutex
+	failed error
+}
+
+func (o *orderedParts) check() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.failed
+}
+
+func (o *orderedParts) fail(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.failed == nil {
+		o.failed = err
+	}
+}
+
+func (o *orderedParts) UploadPart(ctx context.Context, in *s3.UploadPartInput, opt ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	if err := o.check(); err != nil {
+		return nil, fmt.Errorf("an earlier part failed: %w", err)
+	}
+	out, err := o.Client.UploadPart(ctx, in, opt...)
+	if err != nil {
+		o.fail(err)
+	}
+	return out, err
+}
+
+func (o *orderedParts) PutObject(ctx context.Context, in *s3.PutObjectInput, opt ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if strings.HasSuffix(aws.ToString(in.Key), ".part") {
+		if err := o.check(); err != nil {
+			return nil, fmt.Errorf("an earlier part failed: %w", err)
+		}
+	}
+	return o.Client.PutObject(ctx, in, opt...)
 }
 
 // store is the tusd data store the handler runs on: the staging store
@@ -117,6 +198,12 @@ func (s store) GetUpload(ctx context.Context, id string) (tusd.Upload, error) {
 			return nil, err
 		}
 		if info.Offset == info.Size {
+			// The stopped server may not have finished the staging (S3:
+			// the multipart upload is not completed yet); done already, it
+			// fails, and reading the bytes tells.
+			if err := up.FinishUpload(ctx); err != nil {
+				s.h.log.Debug("resumable upload: finishing the staged bytes again", "upload", id, "err", err)
+			}
 			settled, err := s.h.settle(ctx, info)
 			if err != nil {
 				return nil, s.h.tusError(ctx, err)

@@ -403,9 +403,15 @@ func (h *Handler) finish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 
 // settle completes an upload whose bytes are all staged: it streams them
 // into the node (checking md5), records the completed upload, then
-// removes the staged bytes. A failure discards the upload.
+// removes the staged bytes. A refusal (the name taken, the md5 wrong, the
+// quota: the client's errors) discards the upload; a failure of the
+// server's (a store unavailable) keeps it, so that the client's next
+// HEAD or PATCH completes it.
 func (h *Handler) settle(ctx context.Context, info tusd.FileInfo) (*record, error) {
 	node, err := h.complete(ctx, info)
+	if k := drive.KindOf(err); err != nil && (k == drive.Internal || k == drive.Unavailable) {
+		return nil, err
+	}
 	if err != nil {
 		h.removeStaged(ctx, info.ID)
 		if derr := h.staging.records.delete(ctx, recordKey(info.ID)); derr != nil {
