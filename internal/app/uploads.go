@@ -9,7 +9,6 @@ import (
 	"github.com/clouddrive/clouddrive/internal/blob"
 	"github.com/clouddrive/clouddrive/internal/httpapi"
 	"github.com/clouddrive/clouddrive/internal/meta"
-	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
 	"github.com/clouddrive/clouddrive/internal/nodes"
 	"github.com/clouddrive/clouddrive/internal/storeconfig"
 	"github.com/clouddrive/clouddrive/internal/upload"
@@ -40,7 +39,7 @@ func (a *App) openUploads(ctx context.Context, cfg Config, m meta.Store, b blob.
 	}
 	ucfg := upload.Config{Nodes: svc, Staging: staging, Expiry: cfg.UploadExpiry, ErrorResponse: api.ErrorResponse,
 		BaseURL: api.UploadsURL, Now: cfg.Now, Logger: cfg.Logger.With("component", "upload")}
-	if s, ok := m.(*sqlstore.Store); ok && s.Dialect.Name == storeconfig.Postgres {
+	if storeconfig.Shared(m) {
 		d, err := storeconfig.ParseDB(cfg.DB, cfg.DataDir)
 		if err != nil {
 			return err
