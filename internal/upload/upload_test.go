@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/drivetest"
@@ -273,6 +274,9 @@ func TestChunksCreateNode(t *testing.T) {
 	}
 	if !bytes.Equal(got, data) {
 		t.Fatal("content differs")
+	}
+	if mt := n.ContentProperties.ModTime; !mt.Equal(time.Date(2026, 12, 7, 11, 0, 0, 123e6, time.UTC)) {
+		t.Errorf("contentProperties.mtime = %v, want the mtime metadata", mt)
 	}
 	// The completed upload answers HEAD with its node, so a client whose
 	// last reply was lost learns it.
