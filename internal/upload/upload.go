@@ -579,6 +579,12 @@ func (w *response) flush() {
 	if c, m, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(c, "ERR_") {
 		code, msg = strings.TrimPrefix(c, "ERR_"), m
 	}
+	if code == "LOCK_TIMEOUT" {
+		// Another request (perhaps on another replica) still holds the
+		// upload: the client should try again, as after any 503.
+		w.errCode, msg = http.StatusServiceUnavailable, "another request for this upload is still running; try again"
+		w.Header().Set("Retry-After", "1")
+	}
 	if code == "INTERNAL_SERVER_ERROR" {
 		// As the rest of the API: details in the log (tusd logs them), not
 		// in the reply.
