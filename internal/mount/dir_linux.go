@@ -5,9 +5,7 @@ package mount
 import (
 	"context"
 	"errors"
-	"strconv"
 	"syscall"
-	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -125,27 +123,13 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 		return ch, h, 0, 0
 	}
 
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	m.mu.Lock()
-	m.nextID++
-	id := localPrefix + strconv.FormatUint(m.nextID, 10)
-	m.mu.Unlock()
-	p := &acd.Node{ID: id, Name: remote, Kind: client.KindFile, Status: client.StatusAvailable, Parents: []string{n.id},
-		CreatedDate: now, ModifiedDate: now, Version: 1}
-	// Two references: the pending entry's, dropped by its upload or its
-	// unlink, and the handle's.
-	sp, err := m.openSpool(p, true)
+	p, sp, err := m.newPending(n.id, remote)
 	if err != nil {
 		return nil, nil, 0, m.fail(ctx, "create", name, err)
 	}
-	sp.mu.Lock()
-	sp.dirty = true // even empty, it is to be uploaded
-	sp.mu.Unlock()
-	sp, _ = m.openSpool(p, false)
-	m.tree.addPending(p)
 	ch := m.child(ctx, &n.Inode, name, p)
 	m.fill(p, &out.Attr)
-	m.log.DebugContext(ctx, "mount: pending file created", "name", name, "id", id)
+	m.log.DebugContext(ctx, "mount: pending file created", "name", name, "id", p.ID)
 	return ch, m.writer(ctx, ch.Operations().(*node), p, sp), 0, 0
 }
 

@@ -95,4 +95,15 @@
 //
 // API errors map to errno with Errno: 409 EEXIST, quota ENOSPC, 404
 // ENOENT, 401/403 EACCES, anything else EIO.
+//
+// # Code
+//
+// fs_linux.go holds the state a mount shares and its inodes;
+// dir_linux.go and attr_linux.go the node operations (on folders; on
+// attributes, and statfs); read_linux.go open files and the read path
+// over the chunk cache of readcache.go; write_linux.go the writers'
+// handles and their spools; pending_linux.go the pending files, whose
+// entries tree.go keeps with the rest of the tree; feed_linux.go the
+// load and the following of the changes feed; mount_linux.go Start,
+// Unmount and Mount; names.go the name mapping; errno.go Errno.
 package mount

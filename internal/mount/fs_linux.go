@@ -20,9 +20,7 @@ import (
 // This file holds the state one mount shares (mountFS) and its inodes
 // (node): inode numbers, the index of the kernel's inodes by node id that
 // invalidations use, a node's attributes, and the errno of a failed call.
-// The node operations are in dir_linux.go and attr_linux.go, open files
-// in read_linux.go and write_linux.go, pending files in pending_linux.go,
-// the changes feed in feed_linux.go.
+// The package doc (doc.go, "Code") says where the rest is.
 
 // blockSize is st_blksize: tools such as cp size their buffers by it, and
 // large buffers mean fewer FUSE round trips.
@@ -108,10 +106,8 @@ func modeOf(n *acd.Node) uint32 {
 // folder already links under that name (a folder keeps its inode across
 // a rename), or the one of its identity.
 func (m *mountFS) child(ctx context.Context, parent *fs.Inode, name string, n *acd.Node) *fs.Inode {
-	if ch := parent.GetChild(name); ch != nil {
-		if cn, ok := ch.Operations().(*node); ok && m.tree.resolve(cn.id) == n.ID && ch.StableAttr().Mode == modeOf(n) {
-			return ch
-		}
+	if ch := m.linked(parent, name, n); ch != nil {
+		return ch
 	}
 	ch := parent.NewInode(ctx, &node{m: m, id: n.ID}, fs.StableAttr{Mode: modeOf(n), Ino: m.ino(m.inoKey(parent, n))})
 	m.track(n.ID, ch)
@@ -120,12 +116,23 @@ func (m *mountFS) child(ctx context.Context, parent *fs.Inode, name string, n *a
 
 // childIno is the inode number readdir reports for n in folder parent.
 func (m *mountFS) childIno(parent *fs.Inode, name string, n *acd.Node) uint64 {
-	if ch := parent.GetChild(name); ch != nil {
-		if cn, ok := ch.Operations().(*node); ok && m.tree.resolve(cn.id) == n.ID {
-			return ch.StableAttr().Ino
-		}
+	if ch := m.linked(parent, name, n); ch != nil {
+		return ch.StableAttr().Ino
 	}
 	return m.ino(m.inoKey(parent, n))
+}
+
+// linked returns the inode folder parent links under name if it shows
+// n, else nil.
+func (m *mountFS) linked(parent *fs.Inode, name string, n *acd.Node) *fs.Inode {
+	ch := parent.GetChild(name)
+	if ch == nil {
+		return nil
+	}
+	if cn, ok := ch.Operations().(*node); ok && m.tree.resolve(cn.id) == n.ID && ch.StableAttr().Mode == modeOf(n) {
+		return ch
+	}
+	return nil
 }
 
 // track records that in shows node id, for invalidations.

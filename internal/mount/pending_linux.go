@@ -2,12 +2,42 @@
 
 package mount
 
-import "github.com/clouddrive/clouddrive/acd"
+import (
+	"strconv"
+	"time"
+
+	"github.com/clouddrive/clouddrive/acd"
+	"github.com/clouddrive/clouddrive/client"
+)
 
 // This file holds the pending files (created in the mount, not yet
 // uploaded) beyond their entries in the tree (tree.go): their creation,
 // the upload that settles them, rename, unlink, and their loss at
 // unmount.
+
+// newPending makes a pending file called remote in folder parent: a
+// local id, its entry in the tree and its spool, which holds two
+// references: the pending entry's, dropped by its upload or its unlink,
+// and the one returned for the creator's handle.
+func (m *mountFS) newPending(parent, remote string) (*acd.Node, *spool, error) {
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	m.mu.Lock()
+	m.nextID++
+	id := localPrefix + strconv.FormatUint(m.nextID, 10)
+	m.mu.Unlock()
+	p := &acd.Node{ID: id, Name: remote, Kind: client.KindFile, Status: client.StatusAvailable, Parents: []string{parent},
+		CreatedDate: now, ModifiedDate: now, Version: 1}
+	sp, err := m.openSpool(p, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	sp.mu.Lock()
+	sp.dirty = true // even empty, it is to be uploaded
+	sp.mu.Unlock()
+	sp, _ = m.openSpool(p, false)
+	m.tree.addPending(p)
+	return p, sp, nil
+}
 
 // settle records that pending file id was uploaded as n: the tree
 // aliases id to n.ID, and the spool, the inode number and the kernel's
@@ -47,13 +77,8 @@ func (m *mountFS) settle(sp *spool, id string, n *acd.Node) {
 // rename) and its bytes; false if it is no pending file (any more: it may
 // have been uploaded meanwhile).
 func (m *mountFS) dropPending(id string) bool {
-	sp := m.spoolOf(id)
+	sp := m.lockPending(id)
 	if sp == nil {
-		return false
-	}
-	sp.mu.Lock()
-	if !m.tree.isPending(id) {
-		sp.mu.Unlock()
 		return false
 	}
 	sp.dropped = true
@@ -66,17 +91,29 @@ func (m *mountFS) dropPending(id string) bool {
 // renamePending moves pending file id to folder parent as remote, which
 // only changes the tree; false if it is no pending file any more.
 func (m *mountFS) renamePending(id, parent, remote string) bool {
-	sp := m.spoolOf(id)
+	sp := m.lockPending(id)
 	if sp == nil {
 		return false
 	}
-	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	if !m.tree.isPending(id) {
-		return false
-	}
 	m.tree.renamePending(id, parent, remote)
 	return true
+}
+
+// lockPending returns the spool of pending file id, locked, so that its
+// upload cannot settle it meanwhile; nil if id is no pending file (any
+// more).
+func (m *mountFS) lockPending(id string) *spool {
+	sp := m.spoolOf(id)
+	if sp == nil {
+		return nil
+	}
+	sp.mu.Lock()
+	if !m.tree.isPending(id) {
+		sp.mu.Unlock()
+		return nil
+	}
+	return sp
 }
 
 // discardPending drops every pending file at unmount, logging each: its

@@ -204,20 +204,23 @@ func (t *tree) dropLocked(id string) delta {
 	return d
 }
 
-// unshadowLocked gives entry e back to a server node a pending file hid.
-func (t *tree) unshadowLocked(e entry) {
-	if _, taken := t.kids[e.parent][e.name]; taken {
-		return
-	}
-	for id, n := range t.nodes {
-		if !t.pending[id] && slices.Contains(n.Parents, e.parent) && LocalName(n.Name) == e.name {
-			m := t.kids[e.parent]
-			if m == nil {
-				m = map[string]string{}
-				t.kids[e.parent] = m
+// unshadowLocked gives the entries a pending file left (those of d) back
+// to the server nodes it hid.
+func (t *tree) unshadowLocked(d delta) {
+	for _, e := range d.entries {
+		if _, taken := t.kids[e.parent][e.name]; taken {
+			continue
+		}
+		for id, n := range t.nodes {
+			if !t.pending[id] && slices.Contains(n.Parents, e.parent) && LocalName(n.Name) == e.name {
+				m := t.kids[e.parent]
+				if m == nil {
+					m = map[string]string{}
+					t.kids[e.parent] = m
+				}
+				m[e.name] = id
+				break
 			}
-			m[e.name] = id
-			return
 		}
 	}
 }
@@ -283,9 +286,7 @@ func (t *tree) renamePending(id, parent, remote string) delta {
 	moved.Name, moved.Parents, moved.Version = remote, []string{parent}, n.Version+1
 	d := t.dropLocked(id)
 	d.add(t.putLocked(&moved))
-	for _, e := range d.entries {
-		t.unshadowLocked(e)
-	}
+	t.unshadowLocked(d)
 	return d
 }
 
@@ -299,9 +300,7 @@ func (t *tree) dropPending(id string) delta {
 	}
 	d := t.dropLocked(id)
 	delete(t.pending, id)
-	for _, e := range d.entries {
-		t.unshadowLocked(e)
-	}
+	t.unshadowLocked(d)
 	return d
 }
 

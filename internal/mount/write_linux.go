@@ -320,24 +320,26 @@ func (sp *spool) flush(ctx context.Context) error {
 	}
 	m := sp.m
 	r, o := io.NewSectionReader(sp.f, 0, sp.size), &client.UploadOptions{Size: sp.size, ModTime: sp.mtime}
-	if p := m.tree.pendingNode(sp.id); p != nil {
-		n, err := m.c.Upload(ctx, p.Parents[0], p.Name, r, o)
-		if err != nil {
-			sp.failed = true
-			return err
-		}
-		sp.dirty, sp.failed = false, false
-		m.settle(sp, p.ID, n)
-		m.dropSpace()
-		return nil
+	var (
+		n   *acd.Node
+		err error
+	)
+	p := m.tree.pendingNode(sp.id)
+	if p != nil {
+		n, err = m.c.Upload(ctx, p.Parents[0], p.Name, r, o)
+	} else {
+		n, err = m.c.Overwrite(ctx, sp.id, r, o)
 	}
-	n, err := m.c.Overwrite(ctx, sp.id, r, o)
 	if err != nil {
 		sp.failed = true
 		return err
 	}
 	sp.dirty, sp.failed = false, false
-	m.tree.put(n)
+	if p != nil {
+		m.settle(sp, p.ID, n)
+	} else {
+		m.tree.put(n)
+	}
 	m.dropSpace()
 	return nil
 }
