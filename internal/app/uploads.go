@@ -39,6 +39,10 @@ func (a *App) openUploads(ctx context.Context, cfg Config, m meta.Store, b blob.
 	}
 	ucfg := upload.Config{Nodes: svc, Staging: staging, Expiry: cfg.UploadExpiry, ErrorResponse: api.ErrorResponse,
 		BaseURL: api.UploadsURL, Now: cfg.Now, Logger: cfg.Logger.With("component", "upload")}
+	if m, ok := b.(interface{ MaxSize() int64 }); ok {
+		// Refused at creation (Tus-Max-Size) rather than at the last byte.
+		ucfg.MaxSize = m.MaxSize()
+	}
 	if storeconfig.Shared(m) {
 		d, err := storeconfig.ParseDB(cfg.DB, cfg.DataDir)
 		if err != nil {

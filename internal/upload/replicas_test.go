@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,12 @@ func TestReplicas(t *testing.T) {
 	tok := foreverToken(t, r1, "alice")
 	c1, c2 := tus{t: t, base: r1.URL, tok: tok}, tus{t: t, base: r2.URL, tok: tok}
 	on2 := func(loc string) string { return r2.URL + strings.TrimPrefix(loc, r1.URL) }
+	// The largest upload is the blob store's largest blob (10,000 parts
+	// of 8 MiB).
+	if opt := c1.do("OPTIONS", "/cdproxy/uploads/", nil, nil); opt.Header.Get("Tus-Max-Size") != strconv.Itoa(10000*8<<20) {
+		t.Errorf("Tus-Max-Size = %q", opt.Header.Get("Tus-Max-Size"))
+	}
+	wantError(t, c1.create(10000*8<<20+1, map[string]string{"name": "huge.bin"}), http.StatusRequestEntityTooLarge, "MAX_SIZE_EXCEEDED")
 
 	// More than one S3 part (5 MiB at least each) and a partial one.
 	data := randomBytes(6<<20+300_000, 7)

@@ -168,6 +168,10 @@ func (s *Store) Client() *s3.Client { return s.client }
 // Prefix returns the prefix of the store's object names (Config.Prefix).
 func (s *Store) Prefix() string { return s.prefix }
 
+// MaxSize returns the largest blob the store takes: 10,000 parts of
+// Config.PartSize.
+func (s *Store) MaxSize() int64 { return maxParts * s.partSize }
+
 // Bucket returns the bucket name.
 func (s *Store) Bucket() string { return s.bucket }
 
