@@ -3,11 +3,14 @@ package upload
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/clouddrive/clouddrive/internal/lease"
@@ -19,9 +22,9 @@ const leaseName = "upload_expiry_lease"
 
 // Collect removes the uploads whose record expired: the staged bytes of
 // an unfinished one and the record (a completed upload has only its
-// record left). In a staging directory it also removes staged uploads
-// that lost their record (a server stopped between the two writes of a
-// creation) once they are older than the expiry. It returns how many
+// record left). It also removes staged uploads that have no record (a
+// server stopped between the two writes of a creation) once they are
+// older than the expiry. It returns how many
 // uploads it removed; a failure for one upload is logged and the run goes
 // on, the first error returned at the end.
 func (h *Handler) Collect(ctx context.Context) (int, error) {
@@ -62,14 +65,50 @@ func (h *Handler) Collect(ctx context.Context) (int, error) {
 		}
 		n++
 	}
-	if h.staging.dir != "" {
-		m, err := h.collectOrphans(ctx, now)
-		n += m
-		if err != nil && first == nil {
-			first = err
+	var m int
+	switch c := h.staging.core.(type) {
+	case s3Core:
+		m, err = h.collectS3Orphans(ctx, c, now)
+	default:
+		if h.staging.dir != "" {
+			m, err = h.collectOrphans(ctx, now)
 		}
 	}
+	n += m
+	if err != nil && first == nil {
+		first = err
+	}
 	return n, first
+}
+
+// collectS3Orphans aborts the multipart uploads under the staging prefix
+// that have no record and began before the expiry (a server stopped
+// between creating the upload and its record), with their info and part
+// objects.
+func (h *Handler) collectS3Orphans(ctx context.Context, c s3Core, now time.Time) (int, error) {
+	cutoff := now.Add(-h.expiry)
+	n := 0
+	p := s3.NewListMultipartUploadsPaginator(c.client, &s3.ListMultipartUploadsInput{Bucket: &c.bucket, Prefix: &c.prefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return n, fmt.Errorf("listing staged uploads: %w", err)
+		}
+		for _, u := range page.Uploads {
+			key := strings.TrimPrefix(aws.ToString(u.Key), c.prefix)
+			if !validKey(key) || u.Initiated == nil || u.Initiated.After(cutoff) {
+				continue
+			}
+			if rec, err := h.staging.records.get(ctx, key); err != nil || rec != nil {
+				continue
+			}
+			if err := h.terminate(ctx, key+"+"+aws.ToString(u.UploadId)); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // terminate removes the staged bytes of upload id, if any are left.

@@ -100,9 +100,20 @@ func TestReplicas(t *testing.T) {
 	if len(bucketContents(t, r1)) == 0 {
 		t.Fatal("nothing staged in the bucket")
 	}
+	// An upload its server created without the record (stopped between
+	// the two): a multipart upload under uploads/ that no record names.
+	b := r1.App.Blobs.(interface {
+		Client() *s3.Client
+		Bucket() string
+		Prefix() string
+	})
+	if _, err := b.Client().CreateMultipartUpload(context.Background(), &s3.CreateMultipartUploadInput{
+		Bucket: aws.String(b.Bucket()), Key: aws.String(b.Prefix() + "uploads/orphan00000000000000")}); err != nil {
+		t.Fatal(err)
+	}
 	clk.Add(25 * time.Hour)
-	if n, err := r1.App.Uploads.Collect(context.Background()); err != nil || n != 2 {
-		t.Fatalf("Collect = %d, %v; want 2 (the stale upload and the completed one's record)", n, err)
+	if n, err := r1.App.Uploads.Collect(context.Background()); err != nil || n != 3 {
+		t.Fatalf("Collect = %d, %v; want 3 (the stale upload, the completed one's record, the orphan)", n, err)
 	}
 	if left := bucketContents(t, r1); len(left) != 0 {
 		t.Fatalf("bucket keeps %v", left)
