@@ -80,7 +80,7 @@ func (s *Service) BackfillMedia(ctx context.Context, userID string) (BackfillSta
 	}
 	for {
 		var page meta.Page
-		err := s.Meta.View(ctx, func(tx meta.Tx) error {
+		err := s.view(ctx, func(tx Tx) error {
 			var err error
 			page, err = tx.List(ctx, meta.Query{UserID: userID, Filter: files,
 				Statuses: []drive.Status{drive.StatusAvailable, drive.StatusTrash}, After: after, Limit: 200})

@@ -8,7 +8,6 @@ import (
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/drive"
-	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 // NewNode is the metadata of a node to create.
@@ -73,7 +72,7 @@ func (s *Service) prepare(ctx context.Context, op string, p drive.Principal, in 
 // parentsOrRoot returns parents, or the user's root folder when there are
 // none. It reads inside the caller's transaction, so that creating a node
 // costs no transaction of its own for this.
-func parentsOrRoot(ctx context.Context, tx meta.Tx, userID string, parents []string) ([]string, error) {
+func parentsOrRoot(ctx context.Context, tx UserReader, userID string, parents []string) ([]string, error) {
 	if len(parents) > 0 {
 		return parents, nil
 	}
@@ -97,7 +96,7 @@ func validateLabels(op string, labels []string) error {
 }
 
 // checkParents verifies every parent and the name in each, inside tx.
-func checkParents(ctx context.Context, tx meta.Tx, op, userID string, parents []string, name, self string) error {
+func checkParents(ctx context.Context, tx TreeTx, op, userID string, parents []string, name, self string) error {
 	for _, pid := range parents {
 		if _, err := folder(ctx, tx, op, userID, pid); err != nil {
 			return err
@@ -169,7 +168,7 @@ func (s *Service) withConflictID(ctx context.Context, err error, parents []strin
 	if e == nil || e.Kind != drive.Conflict || e.Code != acd.CodeNameAlreadyExists || e.NodeID != "" {
 		return err
 	}
-	_ = s.Meta.View(ctx, func(tx meta.Tx) error {
+	_ = s.view(ctx, func(tx Tx) error {
 		for _, pid := range parents {
 			if id, err := tx.ChildByName(ctx, pid, drive.NameKey(name)); err == nil && id != "" {
 				err := drive.NameConflict(e.Op, pid, name, id)
@@ -203,7 +202,7 @@ func quotaExceeded(op string) error {
 
 // remaining returns how many bytes the user may still store, or -1 for
 // unlimited. freed is added back (the old size on overwrite).
-func remaining(ctx context.Context, tx meta.Tx, userID string, freed int64) (int64, error) {
+func remaining(ctx context.Context, tx AccountTx, userID string, freed int64) (int64, error) {
 	u, err := tx.User(ctx, userID)
 	if err != nil {
 		return 0, err
@@ -236,7 +235,7 @@ func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt Uploa
 		return nil, err
 	}
 	var left int64
-	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		var err error
 		if in.Parents, err = parentsOrRoot(ctx, tx, p.UserID, in.Parents); err != nil {
 			return err
@@ -324,7 +323,7 @@ func modTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Millisecond)
 }
 
-func dedup(ctx context.Context, tx meta.Tx, op, userID, md5 string) error {
+func dedup(ctx context.Context, tx TreeTx, op, userID, md5 string) error {
 	id, err := tx.NodeByMD5(ctx, userID, md5)
 	if err != nil {
 		return err
@@ -344,7 +343,7 @@ func (s *Service) Overwrite(ctx context.Context, id string, r io.Reader, opt Upl
 		return nil, err
 	}
 	var left int64
-	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		n, err := visible(ctx, tx, p.UserID, id)
 		if err != nil {
 			return err

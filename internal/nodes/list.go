@@ -87,7 +87,7 @@ func (s *Service) List(ctx context.Context, o ListOptions) (Page, error) {
 		q.After = c
 	}
 	var page meta.Page
-	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		if o.Parent != "" {
 			if _, err := visible(ctx, tx, p.UserID, o.Parent); err != nil {
 				return err

@@ -5,7 +5,6 @@ import (
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/drive"
-	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 // CheckUpload runs, before any content arrives, the checks Upload makes
@@ -24,7 +23,7 @@ func (s *Service) CheckUpload(ctx context.Context, in NewNode, size int64, opt U
 	if err := s.prepare(ctx, op, p, &in, drive.KindFile); err != nil {
 		return err
 	}
-	return s.Meta.View(ctx, func(tx meta.Tx) error {
+	return s.view(ctx, func(tx Tx) error {
 		parents, err := parentsOrRoot(ctx, tx, p.UserID, in.Parents)
 		if err != nil {
 			return err
@@ -57,7 +56,7 @@ func (s *Service) CheckOverwrite(ctx context.Context, id string, size int64) err
 	if err != nil {
 		return err
 	}
-	return s.Meta.View(ctx, func(tx meta.Tx) error {
+	return s.view(ctx, func(tx Tx) error {
 		n, err := visible(ctx, tx, p.UserID, id)
 		if err != nil {
 			return err
@@ -71,7 +70,7 @@ func (s *Service) CheckOverwrite(ctx context.Context, id string, size int64) err
 
 // fits fails with QuotaExceeded when size bytes do not fit in the user's
 // remaining space, freed bytes given back.
-func fits(ctx context.Context, tx meta.Tx, op, userID string, size, freed int64) error {
+func fits(ctx context.Context, tx AccountTx, op, userID string, size, freed int64) error {
 	left, err := remaining(ctx, tx, userID, freed)
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
-	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 func checkOwner(op string, p drive.Principal, owner string) error {
@@ -69,7 +68,7 @@ func (s *Service) Properties(ctx context.Context, id, owner string) (map[string]
 		return map[string]string{}, nil
 	}
 	var out map[string]string
-	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		out, err = tx.Properties(ctx, id, owner)
 		return err
 	})

@@ -40,12 +40,13 @@ type Service struct {
 // EventSink records changes in the transaction that makes them, so that
 // what it writes commits or rolls back with the change.
 type EventSink interface {
-	// Begin is called at the first change of a transaction of userID. It
+	// Begin is called at the first change of a transaction of userID,
+	// with that transaction (as an EventTx: what a sink may do in it). It
 	// returns nil when nobody listens to the user's changes; otherwise
 	// the transaction calls the returned function once per change with
 	// the node as it will be stored, or, for EventPurged, as it was
 	// stored before the purge.
-	Begin(ctx context.Context, tx meta.Tx, userID string, now time.Time) (func(ctx context.Context, c drive.Change, n *drive.Node) error, error)
+	Begin(ctx context.Context, tx EventTx, userID string, now time.Time) (func(ctx context.Context, c drive.Change, n *drive.Node) error, error)
 }
 
 // RootCreator is the createdBy value of root folders, as on ACD.
@@ -90,7 +91,7 @@ func (s *Service) EnsureUser(ctx context.Context, name string) (*drive.User, err
 		return nil, drive.E(op, drive.Invalid, "user name must be 1-128 characters without spaces or '/'")
 	}
 	var u *drive.User
-	err := s.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := s.update(ctx, func(tx Tx) error {
 		var err error
 		u, err = tx.UserByName(ctx, name)
 		if err == nil || !drive.Is(drive.NotFound, err) {
@@ -113,7 +114,7 @@ func (s *Service) EnsureUser(ctx context.Context, name string) (*drive.User, err
 // counter is bumped first, which takes the per-user write lock before any
 // read, so the checks fn makes hold until commit on every database.
 func (s *Service) write(ctx context.Context, userID string, fn func(w *mutation) error) error {
-	err := s.Meta.Update(ctx, func(tx meta.Tx) error {
+	err := s.update(ctx, func(tx Tx) error {
 		seq, err := tx.NextSeq(ctx, userID)
 		if err != nil {
 			return err
@@ -128,7 +129,7 @@ func (s *Service) write(ctx context.Context, userID string, fn func(w *mutation)
 
 // mutation is one write transaction of one user.
 type mutation struct {
-	tx     meta.Tx
+	tx     Tx
 	s      *Service
 	userID string
 	first  int64
@@ -212,7 +213,7 @@ func (m *mutation) node(ctx context.Context, id string) (*drive.Node, error) {
 
 // folder loads id and checks that it is an AVAILABLE folder that can take
 // children.
-func folder(ctx context.Context, tx meta.Tx, op, userID, id string) (*drive.Node, error) {
+func folder(ctx context.Context, tx TreeTx, op, userID, id string) (*drive.Node, error) {
 	if id == "" {
 		return nil, &drive.Error{Op: op, Kind: drive.Invalid, Param: "parents", Message: "parent id must not be empty"}
 	}
@@ -234,7 +235,7 @@ func folder(ctx context.Context, tx meta.Tx, op, userID, id string) (*drive.Node
 
 // checkName returns a 409 NAME_ALREADY_EXISTS error when an AVAILABLE node
 // other than self is called name in parent.
-func checkName(ctx context.Context, tx meta.Tx, op, parent, name, self string) error {
+func checkName(ctx context.Context, tx TreeTx, op, parent, name, self string) error {
 	id, err := tx.ChildByName(ctx, parent, drive.NameKey(name))
 	if err != nil {
 		return err
@@ -247,7 +248,7 @@ func checkName(ctx context.Context, tx meta.Tx, op, parent, name, self string) e
 
 // checkNoCycle fails when making parent a parent of n would put n inside
 // its own subtree.
-func checkNoCycle(ctx context.Context, tx meta.Tx, op, userID string, n *drive.Node, parent string) error {
+func checkNoCycle(ctx context.Context, tx TreeTx, op, userID string, n *drive.Node, parent string) error {
 	if n.Kind != drive.KindFolder {
 		return nil
 	}
@@ -307,7 +308,7 @@ func (s *Service) Node(ctx context.Context, id string) (*drive.Node, error) {
 		return nil, err
 	}
 	var n *drive.Node
-	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		n, err = visible(ctx, tx, p.UserID, id)
 		return err
 	})
@@ -315,7 +316,7 @@ func (s *Service) Node(ctx context.Context, id string) (*drive.Node, error) {
 }
 
 // visible loads a node that has not been purged.
-func visible(ctx context.Context, tx meta.Tx, userID, id string) (*drive.Node, error) {
+func visible(ctx context.Context, tx TreeTx, userID, id string) (*drive.Node, error) {
 	n, err := tx.Node(ctx, userID, id)
 	if err != nil {
 		return nil, err
@@ -334,7 +335,7 @@ func (s *Service) Root(ctx context.Context) (*drive.Node, error) {
 		return nil, err
 	}
 	var n *drive.Node
-	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		u, err := tx.User(ctx, p.UserID)
 		if err != nil {
 			return err
@@ -354,7 +355,7 @@ func (s *Service) Account(ctx context.Context) (*drive.User, drive.Usage, error)
 	}
 	var u *drive.User
 	var usage drive.Usage
-	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		if u, err = tx.User(ctx, p.UserID); err != nil {
 			return err
 		}
@@ -375,7 +376,7 @@ func (s *Service) Quota(ctx context.Context) (*drive.User, drive.UsageCount, err
 	}
 	var u *drive.User
 	var used drive.UsageCount
-	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		if u, err = tx.User(ctx, p.UserID); err != nil {
 			return err
 		}
@@ -430,7 +431,7 @@ func (s *Service) OpenByID(ctx context.Context, userID, id string, off, length i
 // deleted.
 func (s *Service) NodeByID(ctx context.Context, userID, id string) (*drive.Node, error) {
 	var n *drive.Node
-	err := s.Meta.View(ctx, func(tx meta.Tx) error {
+	err := s.view(ctx, func(tx Tx) error {
 		if err := ActiveUser(ctx, tx, userID); err != nil {
 			return err
 		}

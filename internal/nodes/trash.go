@@ -55,7 +55,7 @@ func (s *Service) Trash(ctx context.Context, id string) (*drive.Node, error) {
 // that are reachable only through rootID, that is, through no live parent
 // outside the returned set: a fixpoint over the subtree's parent links, so
 // several parents inside the subtree are handled.
-func orphanedBy(ctx context.Context, tx meta.Tx, userID, rootID string, live func(drive.Status) bool) ([]string, []meta.Link, error) {
+func orphanedBy(ctx context.Context, tx TreeTx, userID, rootID string, live func(drive.Status) bool) ([]string, []meta.Link, error) {
 	links, err := tx.Subtree(ctx, userID, rootID)
 	if err != nil {
 		return nil, nil, err

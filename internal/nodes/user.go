@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
-	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 // User returns the caller's user record.
@@ -14,7 +13,7 @@ func (s *Service) User(ctx context.Context) (*drive.User, error) {
 		return nil, err
 	}
 	var u *drive.User
-	err = s.Meta.View(ctx, func(tx meta.Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		u, err = tx.User(ctx, p.UserID)
 		return err
 	})

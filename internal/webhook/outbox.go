@@ -11,6 +11,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/changes"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
+	"github.com/clouddrive/clouddrive/internal/nodes"
 )
 
 // Outbox records webhook events in the transaction of their change. It
@@ -23,10 +24,13 @@ type Outbox struct {
 	recorded atomic.Int64
 }
 
+var _ nodes.EventSink = (*Outbox)(nil)
+
 // Begin loads the subscriptions that take userID's events; it returns nil
 // when there are none, so a change nobody listens to costs one indexed
-// query per transaction.
-func (o *Outbox) Begin(ctx context.Context, tx meta.Tx, userID string, now time.Time) (func(ctx context.Context, c drive.Change, n *drive.Node) error, error) {
+// query per transaction. tx is the change's transaction, seen as the part
+// an event sink uses (nodes.EventTx).
+func (o *Outbox) Begin(ctx context.Context, tx nodes.EventTx, userID string, now time.Time) (func(ctx context.Context, c drive.Change, n *drive.Node) error, error) {
 	subs, err := tx.WebhooksFor(ctx, userID, now)
 	if err != nil || len(subs) == 0 {
 		return nil, err
