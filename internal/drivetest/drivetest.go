@@ -21,7 +21,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,6 +36,7 @@ import (
 	"github.com/clouddrive/clouddrive/internal/app"
 	"github.com/clouddrive/clouddrive/internal/blob/localdir"
 	"github.com/clouddrive/clouddrive/internal/blob/s3/s3test"
+	"github.com/clouddrive/clouddrive/internal/httpguard"
 	"github.com/clouddrive/clouddrive/internal/meta/postgres/pgtest"
 	"github.com/clouddrive/clouddrive/internal/ratelimit"
 )
@@ -107,7 +110,9 @@ func New(t testing.TB, opts Options) *Server {
 		t.Fatalf("listen: %v", err)
 	}
 	s := &Server{URL: "http://" + ln.Addr().String(), DataDir: dir, App: a, cfg: cfg, t: t,
-		srv: &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+		// The server serve runs, slow-client guard included, with its
+		// default limits.
+		srv: a.HTTPServer(httpguard.Limits{}, stdlog.New(io.Discard, "", 0))}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("serve: %v", err)
