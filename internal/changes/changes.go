@@ -141,7 +141,7 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 		chunk = DefaultChunkSize
 	}
 	chunk = min(chunk, MaxChunkSize)
-	err = f.Meta.View(ctx, func(tx meta.Tx) error {
+	err = f.view(ctx, func(tx Tx) error {
 		u, err := tx.User(ctx, userID)
 		if err != nil {
 			return err
@@ -222,7 +222,7 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 // read returns the next chunk of up to limit nodes after change number
 // after, appended to rows: nodes (Render unset), or their stored
 // renderings with the missing ones rendered here from the same rows.
-func (f *Feed) read(ctx context.Context, tx meta.Tx, userID string, after int64, limit int, rows []row) ([]row, error) {
+func (f *Feed) read(ctx context.Context, tx Tx, userID string, after int64, limit int, rows []row) ([]row, error) {
 	if f.Render == nil {
 		nodes, err := tx.Changed(ctx, userID, after, limit)
 		if err != nil {

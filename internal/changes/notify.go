@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 // Notifier wakes long-polling readers of a user's feed when a write of
@@ -87,7 +85,7 @@ func (f *Feed) wait(ctx context.Context, userID string, cp checkpoint, wait time
 func (f *Feed) ahead(ctx context.Context, userID, epoch string, seq int64) (bool, error) {
 	var cur int64
 	var userEpoch string
-	err := f.Meta.View(ctx, func(tx meta.Tx) error {
+	err := f.view(ctx, func(tx Tx) error {
 		u, err := tx.User(ctx, userID)
 		if err != nil {
 			return err
