@@ -22,7 +22,7 @@ import (
 func Take(ctx context.Context, m meta.Store, now time.Time, name, holder string, ttl time.Duration) (bool, error) {
 	mine := holder + " " + strconv.FormatInt(now.Add(ttl).UnixMilli(), 10)
 	var won bool
-	err := m.Update(ctx, func(tx meta.Tx) error {
+	err := update(ctx, m, func(tx Tx) error {
 		cur, err := tx.PutSettingIfAbsent(ctx, name, mine)
 		if err != nil || cur == mine {
 			won = err == nil
