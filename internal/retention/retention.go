@@ -42,7 +42,7 @@ func (p *Purger) RunOnce(ctx context.Context) (Stats, error) {
 		return Stats{}, nil // retention is off: the trash is kept
 	}
 	var users []*drive.User
-	if err := p.Meta.View(ctx, func(tx meta.Tx) error {
+	if err := p.view(ctx, func(tx Tx) error {
 		var err error
 		users, err = tx.Users(ctx)
 		return err
