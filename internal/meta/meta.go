@@ -9,13 +9,16 @@
 // Every implementation runs the conformance suite in meta/metatest.
 //
 // Tx is the whole contract a store implements. A service declares, in its
-// own package, the part of it that it uses (share.Tx, oauth.Tx,
-// webhook.ServiceTx, thumbnail.Tx, gc.Tx, auth.TokensTx) and runs its
-// transactions through that; Tx satisfies each of them. The filter and
-// sort fields of a Query are domain terms (package filter); a store
-// translates them for its schema. Whole-table copies and the
-// referenced-blob walk are the separate, smaller TableCopier and
-// BlobReferencer (tables.go).
+// own package, the part of it that it uses (nodes.Tx, changes.Tx,
+// share.Tx, oauth.Tx, webhook.ServiceTx and DispatcherTx, thumbnail.Tx,
+// gc.Tx, auth.TokensTx, lease.Tx, retention.Tx) and runs its transactions
+// through that; Tx satisfies each of them. nodes.Tx is in parts (TreeTx,
+// AccountTx, PropertyTx, EventTx); the webhook outbox, which writes in
+// the transaction of a node change, gets that transaction as a
+// nodes.EventTx. The filter and sort fields of a Query are domain terms
+// (package filter); a store translates them for its schema. Whole-table
+// copies and the referenced-blob walk are the separate, smaller
+// TableCopier and BlobReferencer (tables.go).
 package meta
 
 import (
