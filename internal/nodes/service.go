@@ -91,7 +91,7 @@ func (s *Service) EnsureUser(ctx context.Context, name string) (*drive.User, err
 		return nil, drive.E(op, drive.Invalid, "user name must be 1-128 characters without spaces or '/'")
 	}
 	var u *drive.User
-	err := s.update(ctx, func(tx Tx) error {
+	err := s.updateTx(ctx, func(tx Tx) error {
 		var err error
 		u, err = tx.UserByName(ctx, name)
 		if err == nil || !drive.Is(drive.NotFound, err) {
@@ -114,7 +114,7 @@ func (s *Service) EnsureUser(ctx context.Context, name string) (*drive.User, err
 // counter is bumped first, which takes the per-user write lock before any
 // read, so the checks fn makes hold until commit on every database.
 func (s *Service) write(ctx context.Context, userID string, fn func(w *mutation) error) error {
-	err := s.update(ctx, func(tx Tx) error {
+	err := s.updateTx(ctx, func(tx Tx) error {
 		seq, err := tx.NextSeq(ctx, userID)
 		if err != nil {
 			return err

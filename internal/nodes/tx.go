@@ -71,10 +71,10 @@ type EventTx interface {
 
 var _ Tx = meta.Tx(nil)
 
-// update runs fn in a read-write transaction of s.Meta, seen as a Tx.
-// (Not Update, which applies a Patch.) A write of a user's nodes goes
-// through write instead, which takes the user's change counter first.
-func (s *Service) update(ctx context.Context, fn func(tx Tx) error) error {
+// updateTx runs fn in a read-write transaction of s.Meta, seen as a Tx.
+// A write of a user's nodes goes through write instead, which takes the
+// user's change counter first.
+func (s *Service) updateTx(ctx context.Context, fn func(tx Tx) error) error {
 	return s.Meta.Update(ctx, func(tx meta.Tx) error { return fn(tx) })
 }
 
