@@ -243,15 +243,8 @@ func (s *Service) Upload(ctx context.Context, in NewNode, r io.Reader, opt Uploa
 		if err := checkParents(ctx, tx, op, p.UserID, in.Parents, in.Name, ""); err != nil {
 			return err
 		}
-		if opt.LocalID != "" {
-			id, err := tx.NodeByLocalID(ctx, p.UserID, opt.LocalID)
-			if err != nil {
-				return err
-			}
-			if id != "" {
-				return &drive.Error{Op: op, Kind: drive.Conflict, Code: acd.CodeLocalIDAlreadyUsed, NodeID: id,
-					Message: "localId already used by node " + id}
-			}
+		if err := checkLocalID(ctx, tx, op, p.UserID, opt.LocalID); err != nil {
+			return err
 		}
 		left, err = remaining(ctx, tx, p.UserID, 0)
 		return err
@@ -321,6 +314,23 @@ func modTime(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC().Truncate(time.Millisecond)
+}
+
+// checkLocalID refuses a localId (the client's idempotency key) that a
+// node of the user already carries; "" is no key.
+func checkLocalID(ctx context.Context, tx TreeTx, op, userID, localID string) error {
+	if localID == "" {
+		return nil
+	}
+	id, err := tx.NodeByLocalID(ctx, userID, localID)
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		return &drive.Error{Op: op, Kind: drive.Conflict, Code: acd.CodeLocalIDAlreadyUsed, NodeID: id,
+			Message: "localId already used by node " + id}
+	}
+	return nil
 }
 
 func dedup(ctx context.Context, tx TreeTx, op, userID, md5 string) error {

@@ -3,7 +3,6 @@ package nodes
 import (
 	"context"
 
-	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/drive"
 )
 
@@ -31,15 +30,8 @@ func (s *Service) CheckUpload(ctx context.Context, in NewNode, size int64, opt U
 		if err := checkParents(ctx, tx, op, p.UserID, parents, in.Name, ""); err != nil {
 			return err
 		}
-		if opt.LocalID != "" {
-			id, err := tx.NodeByLocalID(ctx, p.UserID, opt.LocalID)
-			if err != nil {
-				return err
-			}
-			if id != "" {
-				return &drive.Error{Op: op, Kind: drive.Conflict, Code: acd.CodeLocalIDAlreadyUsed, NodeID: id,
-					Message: "localId already used by node " + id}
-			}
+		if err := checkLocalID(ctx, tx, op, p.UserID, opt.LocalID); err != nil {
+			return err
 		}
 		return fits(ctx, tx, op, p.UserID, size, 0)
 	})
