@@ -517,7 +517,7 @@ func (r *runner) small(ctx context.Context) error {
 		name += fmt.Sprintf(" of %d users", len(users))
 	}
 	row := Row{Section: "small", Name: name,
-		Value: float64(n) / d.Seconds(), Unit: "files/s", P50: lat.Percentile(50), P99: lat.Percentile(99), Target: ">= 0.9x nginx PUT"}
+		Value: float64(n) / d.Seconds(), Unit: "files/s", P50: lat.Percentile(50), P99: lat.Percentile(99), Target: ">= 0.5x nginx PUT"}
 	if r.ng != nil {
 		d, _, err := run(func(i int) error {
 			return r.nginxPut(ctx, bytes.NewReader(files[i]), int64(size), fmt.Sprintf("small/%s-%05d.bin", tag, i))
