@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -507,6 +508,7 @@ func TestConnectACDCLI(t *testing.T) {
 	u := newConnectUser(t, s, "abe", "abe's long password")
 	sh := u.startShim()
 	cache := filepath.Join(u.dir, "acd_cli cache")
+	waitPortFree(t, "127.0.0.1:53682", time.Minute)
 	code, stdout, stderr := u.run("connect", "acd-cli", "--cache-dir", cache, "--shim-addr", sh.addr)
 	if code != 0 {
 		t.Fatalf("connect acd-cli exit %d:\n%s", code, stderr)
@@ -678,5 +680,29 @@ func TestConnectNeedsALogin(t *testing.T) {
 		"--client-id", "app-nope", "--client-secret", "cds-nope", "--rclone-config", filepath.Join(dir, "rclone.conf")})
 	if code != cli.ExitUsage || !strings.Contains(errb2.String(), "does not know --client-id app-nope") {
 		t.Errorf("connect with an unknown app: exit %d\n%s", code, errb2.String())
+	}
+}
+
+// waitPortFree waits, up to limit, until addr can be listened on. The
+// browser login of connect listens on rclone's fixed redirect port
+// (127.0.0.1:53682, registered for the apps it creates), which any other
+// process of the machine may hold for a while (a test of another package,
+// a login left waiting); the test then fails only if it stays taken.
+func waitPortFree(t *testing.T, addr string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for waited := false; ; waited = true {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			ln.Close()
+			if waited {
+				t.Logf("%s was taken by another process for a while", addr)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s stays taken (another process listens there): %v", addr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
