@@ -6,27 +6,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	goacd "github.com/ncw/go-acd"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/filter"
 )
 
-// escapeForFilter escapes s the way go-acd's EscapeForFilter does: a
-// backslash before each of + - & | ! ( ) { } [ ] ^ ' " ~ * ? : \ and space.
-func escapeForFilter(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`+-&|!(){}[]^'"~*?: \`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// goACDNameQuery is the query go-acd's Folder.GetNode sends.
+// goACDNameQuery is the query go-acd's Folder.GetNode sends, escaped by
+// go-acd itself.
 func goACDNameQuery(parent, name string) string {
-	return `parents:"` + parent + `" AND name:"` + escapeForFilter(name) + `"`
+	return `parents:"` + parent + `" AND name:"` + goacd.EscapeForFilter(name) + `"`
 }
 
 const id22 = "-abcDEF0123456789_xyz0" // 22 characters, leading '-'
