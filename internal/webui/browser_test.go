@@ -169,6 +169,18 @@ func (b *browserTest) logConsole(ctx context.Context, who string) {
 	})
 }
 
+// newFolder creates a folder in the folder tab shows, through the New
+// folder dialog, and waits for its row.
+func (b *browserTest) newFolder(tab context.Context, name string) {
+	b.do(tab, "new folder "+name,
+		click(chromedp.ID("new-folder")),
+		chromedp.WaitVisible(chromedp.ID("dlg-input")),
+		chromedp.SetValue(chromedp.ID("dlg-input"), name),
+		click(chromedp.ID("dlg-ok")),
+		chromedp.WaitVisible(chromedp.CSS(row(name))),
+	)
+}
+
 // signIn opens the server's / and signs in through the OAuth pages.
 func (b *browserTest) signIn(server, user, pass string) {
 	b.t.Helper()
@@ -278,17 +290,8 @@ func TestBrowser(t *testing.T) {
 	// Sign in: / sends a browser to /ui/, which offers the OAuth flow.
 	b.signIn(s.URL, user, pass)
 
-	newFolder := func(name string) {
-		b.do(tab, "new folder "+name,
-			click(chromedp.ID("new-folder")),
-			chromedp.WaitVisible(chromedp.ID("dlg-input")),
-			chromedp.SetValue(chromedp.ID("dlg-input"), name),
-			click(chromedp.ID("dlg-ok")),
-			chromedp.WaitVisible(chromedp.CSS(row(name))),
-		)
-	}
-	newFolder("Photos")
-	newFolder("Archive")
+	b.newFolder(tab, "Photos")
+	b.newFolder(tab, "Archive")
 
 	// Upload two images through the file input into Photos.
 	// By keyboard: from Archive down to Photos, Enter opens it.

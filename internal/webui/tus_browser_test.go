@@ -83,15 +83,6 @@ func resumableUpload(t *testing.T, big bigFile, contentOrigin bool) {
 	b := newBrowser(t, ctx)
 	tab := b.ctx
 	b.signIn(s.URL, user, pass)
-	newFolder := func(name string) {
-		b.do(tab, "new folder "+name,
-			click(chromedp.ID("new-folder")),
-			chromedp.WaitVisible(chromedp.ID("dlg-input")),
-			chromedp.SetValue(chromedp.ID("dlg-input"), name),
-			click(chromedp.ID("dlg-ok")),
-			chromedp.WaitVisible(chromedp.CSS(row(name))),
-		)
-	}
 	openFolder := func(name string) { // a folder in the root
 		b.do(tab, "open "+name,
 			click(chromedp.ID("nav-files")),
@@ -110,8 +101,8 @@ func resumableUpload(t *testing.T, big bigFile, contentOrigin bool) {
 			t.Errorf("%s: the upload says %q, want Done", what, st)
 		}
 	}
-	newFolder("Big")
-	newFolder("Again")
+	b.newFolder(tab, "Big")
+	b.newFolder(tab, "Again")
 
 	// 0. A small file still goes in one multipart request, with its
 	// modification time too.
