@@ -371,8 +371,11 @@ func (u *tusUpload) report(off int64) {
 
 // transient reports whether a failed PATCH is worth a HEAD and another
 // chunk: transport failures, 5xx, 408, 429, a checksum mismatch (460),
-// a locked upload (423, an earlier PATCH still held by the server) and
-// an offset mismatch (409 without an ACD conflict code).
+// a locked upload (423, an earlier PATCH still held by the server), an
+// offset mismatch (409 without an ACD conflict code) and an interrupted
+// PATCH (tusd's 400 UPLOAD_INTERRUPTED: another request for the upload,
+// such as a retry of ours arriving while the server still ran the cut
+// PATCH, took the upload over).
 func (u *tusUpload) transient(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
@@ -384,7 +387,8 @@ func (u *tusUpload) transient(ctx context.Context, err error) bool {
 		return ce.NodeID == "" && (ce.Code == "" || strings.TrimPrefix(ce.Code, "ERR_") == "MISMATCHED_OFFSET")
 	}
 	var ae *Error
-	if errors.As(err, &ae) && (ae.StatusCode == 460 || ae.StatusCode == http.StatusLocked) {
+	if errors.As(err, &ae) && (ae.StatusCode == 460 || ae.StatusCode == http.StatusLocked ||
+		ae.StatusCode == http.StatusBadRequest && strings.TrimPrefix(ae.Code, "ERR_") == "UPLOAD_INTERRUPTED") {
 		return true
 	}
 	return classify(ctx, err) != permanent

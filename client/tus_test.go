@@ -88,6 +88,35 @@ func (b *failingBody) Read(p []byte) (int, error) {
 
 func (b *failingBody) Close() error { return b.r.Close() }
 
+// stallingBody passes left bytes through, then says so on reached and
+// blocks until release is closed, then fails as a cut connection would.
+type stallingBody struct {
+	r        io.ReadCloser
+	left     int64
+	reached  chan struct{}
+	release  chan struct{}
+	signaled bool
+}
+
+func (b *stallingBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		if !b.signaled {
+			b.signaled = true
+			close(b.reached)
+		}
+		<-b.release
+		return 0, &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *stallingBody) Close() error { return b.r.Close() }
+
 // progress records the Progress calls of an upload.
 type progress struct {
 	mu   sync.Mutex
@@ -208,6 +237,63 @@ func TestResumableUpload(t *testing.T) {
 		}
 		if calls := p.calls(); calls[0] != 0 || calls[len(calls)-1] != size {
 			t.Errorf("progress %v...", calls[:1])
+		}
+	})
+
+	t.Run("Interrupted", func(t *testing.T) {
+		// Another request for the upload (here a HEAD, as a second copy
+		// of the client or a retry of ours would send) arrives while the
+		// server still reads the second PATCH: the server hands the
+		// upload over, answers that PATCH 423, and the client resumes.
+		e := newEnv(t, srv, "tus-interrupted", small)
+		root := e.root()
+		var patches atomic.Int32
+		var interrupted atomic.Int32 // the status the second PATCH got
+		e.faults.add(&rule{match: func(r *http.Request) bool { return r.Method == "PATCH" && patches.Add(1) == 2 },
+			act: func(req *http.Request, forward func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+				body := &stallingBody{r: req.Body, left: 100 << 10, reached: make(chan struct{}), release: make(chan struct{})}
+				req.Body = body
+				// The bytes before the stall may still sit in the socket
+				// when the first HEAD arrives, before the PATCH holds the
+				// upload: HEADs go on until the PATCH is answered.
+				headDone, answered := make(chan struct{}), make(chan struct{})
+				go func() {
+					defer close(headDone)
+					<-body.reached
+					for {
+						head, _ := http.NewRequest("HEAD", req.URL.String(), nil)
+						head.Header.Set("Tus-Resumable", "1.0.0")
+						head.Header.Set("Authorization", "Bearer "+e.token)
+						if resp, err := http.DefaultTransport.RoundTrip(head); err == nil {
+							resp.Body.Close()
+						}
+						select {
+						case <-answered:
+							return
+						case <-time.After(50 * time.Millisecond):
+						}
+					}
+				}()
+				// The body stays stalled until the reply is in: the server
+				// answers the PATCH without the rest of it.
+				resp, err := forward(req)
+				close(answered)
+				close(body.release)
+				<-headDone
+				if resp != nil {
+					interrupted.Store(int32(resp.StatusCode))
+				}
+				return resp, err
+			}})
+		n, err := e.c.Upload(ctx, root, "interrupted.bin", bytes.NewReader(data), &client.UploadOptions{Size: size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := interrupted.Load(); got != http.StatusLocked {
+			t.Errorf("the interrupted PATCH got %d, want 423", got)
+		}
+		if n.ContentProperties.MD5 != md5hex(data) || !bytes.Equal(e.download(n.ID), data) {
+			t.Fatal("content differs")
 		}
 	})
 

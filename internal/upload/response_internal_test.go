@@ -24,6 +24,7 @@ func TestTusErrorsInAPIFormat(t *testing.T) {
 		{tusd.ErrMismatchOffset, http.StatusConflict, "MISMATCHED_OFFSET", "mismatched offset"},
 		{errChecksumMismatch, 460, "CHECKSUM_MISMATCH", errChecksumMismatch.Message},
 		{tusd.ErrLockTimeout, http.StatusServiceUnavailable, "LOCK_TIMEOUT", "another request for this upload is still running; try again"},
+		{tusd.ErrUploadInterrupted, http.StatusLocked, "UPLOAD_INTERRUPTED", "another request for this upload took it over; ask HEAD for the offset and resume"},
 		{tusd.NewError("ERR_INTERNAL_SERVER_ERROR", "open /secret/path: permission denied", 500), 500, "", "Internal failure"},
 	} {
 		rec := httptest.NewRecorder()

@@ -585,6 +585,14 @@ func (w *response) flush() {
 		w.errCode, msg = http.StatusServiceUnavailable, "another request for this upload is still running; try again"
 		w.Header().Set("Retry-After", "1")
 	}
+	if code == "UPLOAD_INTERRUPTED" {
+		// tusd's 400 for a request whose upload another request took
+		// over (the usual case: a client resuming while this replica
+		// still runs its cut PATCH). Nothing is wrong with the request: as
+		// 423, tus clients (tus-js-client, ours) ask HEAD for the offset
+		// and carry on instead of giving up.
+		w.errCode, msg = http.StatusLocked, "another request for this upload took it over; ask HEAD for the offset and resume"
+	}
 	if code == "INTERNAL_SERVER_ERROR" {
 		// As the rest of the API: details in the log (tusd logs them), not
 		// in the reply.
