@@ -65,6 +65,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		{"GET /cdproxy/templink/{token}", s.tempLinkDownload},
 		{"HEAD /cdproxy/templink/{token}", s.tempLinkDownload},
 		{"/cdproxy/uploads/", s.resumable},
+		{"/cdproxy/uploads", s.resumable}, // POST without the slash, as some tus clients send it
 
 		{"GET /healthz", s.healthz},
 		{"GET /readyz", s.readyz},

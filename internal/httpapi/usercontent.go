@@ -231,7 +231,7 @@ func cors(w http.ResponseWriter, r *http.Request, allowOrigin string) bool {
 	h.Set("Access-Control-Allow-Origin", origin)
 	methods, headers := "GET, HEAD, POST, PUT", "Authorization, Content-Type, Range, If-None-Match"
 	expose := "Content-Disposition, Content-Length, Content-Range, ETag, Retry-After, X-Amzn-Requestid"
-	if strings.HasPrefix(r.URL.Path, "/cdproxy/uploads/") { // resumable uploads (tus)
+	if r.URL.Path == "/cdproxy/uploads" || strings.HasPrefix(r.URL.Path, "/cdproxy/uploads/") { // resumable uploads (tus)
 		methods = "POST, HEAD, PATCH, DELETE"
 		headers = "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata, Upload-Checksum, X-Requested-With"
 		expose = "Location, Upload-Offset, Upload-Length, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, " +

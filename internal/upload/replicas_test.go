@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/clouddrive/clouddrive/internal/drivetest"
+	"github.com/clouddrive/clouddrive/internal/testbytes"
 )
 
 // bucketContents lists what the uploads staging holds in a server's
@@ -68,7 +69,7 @@ func TestReplicas(t *testing.T) {
 	wantError(t, c1.create(10000*8<<20+1, map[string]string{"name": "huge.bin"}), http.StatusRequestEntityTooLarge, "MAX_SIZE_EXCEEDED")
 
 	// More than one S3 part (5 MiB at least each) and a partial one.
-	data := randomBytes(6<<20+300_000, 7)
+	data := testbytes.Random(6<<20+300_000, 7)
 	loc := c1.mustCreate(int64(len(data)), map[string]string{"name": "replicated.bin", "md5": md5hex(data)})
 	if resp := c1.patch(loc, 0, data[:5<<20+1000], nil); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("PATCH on r1 = %d %s", resp.StatusCode, body(resp))

@@ -182,7 +182,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rw.fail(drive.E("upload", drive.Unauthorized, "not authenticated"))
 		return
 	}
+	// POST to the collection with or without its trailing slash.
 	id := strings.TrimPrefix(r.URL.Path, BasePath)
+	if r.URL.Path == strings.TrimSuffix(BasePath, "/") {
+		id = ""
+	}
 	ctx := r.Context()
 	switch {
 	case id == "" && r.Method == http.MethodPost:
@@ -520,6 +524,19 @@ func (w *response) WriteHeader(code int) {
 		if loc := hd.Get("Location"); loc != "" {
 			if i := strings.LastIndex(loc, "/"); i >= 0 {
 				hd.Set("Location", w.base()+loc[i+1:])
+			}
+		}
+		if md := hd.Get("Upload-Metadata"); md != "" {
+			// The owner key is the server's own; a HEAD answers the
+			// client's keys only.
+			m := tusd.ParseMetadataHeader(md)
+			if _, ok := m[metaOwner]; ok {
+				delete(m, metaOwner)
+				if len(m) == 0 {
+					hd.Del("Upload-Metadata")
+				} else {
+					hd.Set("Upload-Metadata", tusd.SerializeMetadataHeader(m))
+				}
 			}
 		}
 		if w.r.Method == http.MethodPatch || w.r.Method == http.MethodPost {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/drivetest"
+	"github.com/clouddrive/clouddrive/internal/testbytes"
 )
 
 // tus is a plain net/http tus 1.0 client, as the protocol describes it.
@@ -143,15 +143,6 @@ func wantError(t *testing.T, resp *http.Response, status int, code string) acd.E
 	return e
 }
 
-func randomBytes(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed+1))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
 func md5hex(b []byte) string {
 	s := md5.Sum(b)
 	return hex.EncodeToString(s[:])
@@ -253,7 +244,7 @@ func TestOptions(t *testing.T) {
 func TestChunksCreateNode(t *testing.T) {
 	s := drivetest.New(t, drivetest.Options{})
 	c := newTus(t, s, "alice")
-	data := randomBytes(300_000, 1)
+	data := testbytes.Random(300_000, 1)
 	loc := c.mustCreate(int64(len(data)), map[string]string{"name": "big.bin", "md5": md5hex(data),
 		"mtime": "2026-12-07T11:00:00.123Z", "contentType": "application/x-test"})
 	if got := c.offset(loc); got != 0 {
@@ -328,6 +319,30 @@ func TestCreationWithUploadAndEmpty(t *testing.T) {
 	}
 }
 
+// TestCollectionWithoutSlash: POST /cdproxy/uploads (no trailing slash, as
+// some tus clients write the endpoint) creates an upload like
+// /cdproxy/uploads/, and a HEAD answers the client's metadata keys, not the
+// server's owner key.
+func TestCollectionWithoutSlash(t *testing.T) {
+	s := drivetest.New(t, drivetest.Options{})
+	c := newTus(t, s, "alice")
+	resp := c.do("POST", "/cdproxy/uploads", map[string]string{"Upload-Length": "5",
+		"Upload-Metadata": metadata(map[string]string{"name": "noslash.txt"})}, nil)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusCreated || !strings.HasPrefix(loc, s.URL+"/cdproxy/uploads/") {
+		t.Fatalf("POST /cdproxy/uploads = %d, Location %q: %s", resp.StatusCode, loc, body(resp))
+	}
+	resp = c.do("HEAD", loc, nil, nil)
+	md := resp.Header.Get("Upload-Metadata")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(md, "name ") || strings.Contains(md, "owner") {
+		t.Fatalf("HEAD = %d, Upload-Metadata %q", resp.StatusCode, md)
+	}
+	resp = c.do("PATCH", loc, map[string]string{"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}, []byte("hello"))
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Clouddrive-Node-Id") == "" {
+		t.Fatalf("PATCH = %d %v %s", resp.StatusCode, resp.Header, body(resp))
+	}
+}
+
 // cutPatch sends a PATCH that declares all of data but sends only the
 // first n bytes, then drops the connection.
 func cutPatch(t *testing.T, c tus, loc string, off int64, data []byte, n int) {
@@ -349,7 +364,7 @@ func cutPatch(t *testing.T, c tus, loc string, off int64, data []byte, n int) {
 func TestResumeAfterDroppedConnection(t *testing.T) {
 	s := drivetest.New(t, drivetest.Options{})
 	c := newTus(t, s, "alice")
-	data := randomBytes(200_000, 2)
+	data := testbytes.Random(200_000, 2)
 	loc := c.mustCreate(int64(len(data)), map[string]string{"name": "resumed.bin", "md5": md5hex(data)})
 	cutPatch(t, c, loc, 0, data, 120_000)
 	// HEAD interrupts the cut request if it still runs and reports what
@@ -373,7 +388,7 @@ func TestRestartMidUpload(t *testing.T) {
 	dir := t.TempDir()
 	s := drivetest.New(t, drivetest.Options{DataDir: dir})
 	c := newTus(t, s, "alice")
-	data := randomBytes(150_000, 3)
+	data := testbytes.Random(150_000, 3)
 	loc := c.mustCreate(int64(len(data)), map[string]string{"name": "restart.bin"})
 	if resp := c.patch(loc, 0, data[:70_000], nil); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("PATCH = %d", resp.StatusCode)
