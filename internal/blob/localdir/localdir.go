@@ -256,10 +256,12 @@ func (s *Store) makeShard(key string) (shardSync, error) {
 	d1 := filepath.Join(s.dir, key[0:2])
 	d2 := filepath.Join(d1, key[2:4])
 	sh := shardSync{s: s, l1: -1, l2: l2}
-	if err := os.Mkdir(d1, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return shardSync{}, err
-	}
+	// A first-level directory this process synced exists (shard
+	// directories are never removed): no mkdir to try.
 	if !isSet(s.synced1[:], l1) {
+		if err := os.Mkdir(d1, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return shardSync{}, err
+		}
 		sh.dirs, sh.l1 = append(sh.dirs, s.dir), l1
 	}
 	if err := os.Mkdir(d2, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
