@@ -451,7 +451,15 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// A phone-sized screen.
-	b.do(tab, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), click(chromedp.ID("nav-files")),
+	// My files first: the phone layout moves the navigation off screen
+	// behind its menu button, and the viewport change reaches the page at
+	// its own pace, so a click on #nav-files after it could land off
+	// screen (a flake under load).
+	b.do(tab, "phone",
+		click(chromedp.ID("nav-files")),
+		chromedp.WaitVisible(chromedp.CSS(row("Photos"))),
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		poll(`window.innerWidth < 500`),
 		chromedp.WaitVisible(chromedp.CSS(row("Photos"))))
 	b.shot(tab, "09-phone")
 	b.do(tab, "desktop", chromedp.EmulateViewport(1280, 720), poll(`window.innerWidth > 1000`))
@@ -493,7 +501,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.Navigate(site.URL+"/?"+url.Values{"server": {s.URL}, "client_id": {app.ClientID}}.Encode()),
 		chromedp.WaitVisible(chromedp.ID("open")),
 	)
-	popupID := chromedp.WaitNewTarget(siteTab, func(info *target.Info) bool { return strings.Contains(info.URL, "/picker") || info.Type == "page" })
+	// The site's own window: the popup is the page it opened.
+	siteID := chromedp.FromContext(siteTab).Target.TargetID
+	popupID := chromedp.WaitNewTarget(siteTab, func(info *target.Info) bool { return info.Type == "page" && info.OpenerID == siteID })
 	b.do(siteTab, "open picker", click(chromedp.ID("open")))
 	var id target.ID
 	select {
@@ -520,11 +530,33 @@ func TestBrowser(t *testing.T) {
 		click(chromedp.CSS(row("Photos")+" .name")),
 		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
 		click(chromedp.CSS(row("sunset.png")+" input.check")),
+		// Select is enabled once the selection is made; a click on
+		// it before then would do nothing.
+		poll(`document.getElementById('sel-count').textContent === '1 selected' && !document.getElementById('choose').disabled`),
 	)
 	b.shot(popup, "10-picker")
+	// Record every message the site gets from here on, to check below
+	// that the picker sent exactly one, from the popup, and from the
+	// server's origin. (popup is the site's own handle on its window.)
+	_ = eval[bool](b, siteTab, `(window.received = [], addEventListener('message', (e) =>
+		window.received.push({origin: e.origin, fromPopup: e.source === popup, type: e.data && e.data.type})), true)`)
+	popupGone, err := chromedp.Detached(popup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The picker posts its message and closes itself: no step runs in the
+	// popup after this click, and the test waits for the popup to go.
 	b.do(popup, "choose", click(chromedp.ID("choose")))
 	b.do(siteTab, "picked", poll(`document.getElementById('result').textContent.includes('clouddrive:picked')`))
 	b.shot(siteTab, "11-picker-result")
+	select {
+	case <-popupGone:
+	case <-time.After(20 * time.Second):
+		t.Error("the picker did not close its popup after it sent the files")
+	}
+	if got := eval[string](b, siteTab, `JSON.stringify(window.received)`); got != fmt.Sprintf(`[{"origin":%q,"fromPopup":true,"type":"clouddrive:picked"}]`, s.URL) {
+		t.Errorf("the site received %s, want exactly one clouddrive:picked message from the popup (origin %s)", got, s.URL)
+	}
 	var msg struct {
 		Type  string
 		Files []struct {
