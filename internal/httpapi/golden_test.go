@@ -470,6 +470,8 @@ func TestGolden(t *testing.T) {
 	body, hdr = multipartBody(t, nil, "greeting.txt", []byte("third version\n"))
 	h.call("overwrite_mtime", 200, "PUT", "/cdproxy/nodes/"+file+"/content?mtime="+url.QueryEscape("2026-12-07T12:00:00.123456+01:00"), body, hdr)
 	h.call("patch_mtime", 200, "PATCH", "/drive/v1/nodes/"+file, map[string]any{"mtime": "2020-02-29T23:59:59Z"}, nil)
+	h.call("patch_mtime_null", 200, "PATCH", "/drive/v1/nodes/"+file, map[string]any{"mtime": nil}, nil)
+	h.call("patch_mtime_again", 200, "PATCH", "/drive/v1/nodes/"+file, map[string]any{"mtime": "2020-02-29T23:59:59Z"}, nil)
 	h.call("error_bad_mtime", 400, "PATCH", "/drive/v1/nodes/"+file, map[string]any{"mtime": "yesterday"}, nil)
 	h.call("error_bad_mtime_type", 400, "PATCH", "/drive/v1/nodes/"+file, map[string]any{"mtime": 1700000000}, nil)
 	h.call("error_mtime_folder", 400, "PATCH", "/drive/v1/nodes/"+docs, map[string]any{"mtime": "2020-02-29T23:59:59Z"}, nil)

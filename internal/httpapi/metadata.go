@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -170,8 +171,26 @@ type patchBody struct {
 	Parents     *[]string                    `json:"parents"`
 	Status      *string                      `json:"status"`
 	Properties  map[string]map[string]string `json:"properties"`
-	// ModTime is a file's modification time (RFC 3339).
-	ModTime *string `json:"mtime"`
+	// ModTime is a file's modification time (RFC 3339); null clears it.
+	ModTime nullableString `json:"mtime"`
+}
+
+// nullableString is a JSON string field that tells absent, null and a
+// string apart.
+type nullableString struct {
+	Set, Null bool
+	Value     string
+}
+
+func (n *nullableString) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Null = true
+		return nil
+	}
+	// A non-string's *json.UnmarshalTypeError gets the field's name from
+	// the decoder, so decodeJSON words it as for any string field.
+	return json.Unmarshal(b, &n.Value)
 }
 
 func (s *Server) patchNode(w http.ResponseWriter, r *http.Request) {
@@ -185,8 +204,11 @@ func (s *Server) patchNode(w http.ResponseWriter, r *http.Request) {
 		st := drive.Status(*in.Status)
 		pt.Status = &st
 	}
-	if in.ModTime != nil {
-		t, err := parseModTime("httpapi.patchNode", *in.ModTime)
+	switch {
+	case in.ModTime.Null:
+		pt.ModTime = &time.Time{} // none
+	case in.ModTime.Set:
+		t, err := parseModTime("httpapi.patchNode", in.ModTime.Value)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -19,8 +19,8 @@ type Patch struct {
 	// Status may only be AVAILABLE (acd_cli turns PENDING nodes available).
 	Status     *drive.Status
 	Properties map[string]map[string]string
-	// ModTime sets a file's modification time (contentProperties.mtime);
-	// folders have none.
+	// ModTime sets a file's modification time (contentProperties.mtime;
+	// the zero time clears it); folders have none.
 	ModTime *time.Time
 }
 
