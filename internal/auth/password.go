@@ -54,7 +54,7 @@ const PasswordPolicy = "8 to 1024 bytes long in UTF-8 (so at least 8 ASCII chara
 func CheckPasswordPolicy(pw string) error {
 	const op = "auth.CheckPasswordPolicy"
 	if len(pw) < minPasswordLen {
-		return drive.Errorf(op, drive.Invalid, "password must be at least %d characters", minPasswordLen)
+		return drive.Errorf(op, drive.Invalid, "password must be at least %d bytes long in UTF-8 (%d ASCII characters)", minPasswordLen, minPasswordLen)
 	}
 	if len(pw) > maxPasswordLen {
 		return drive.Errorf(op, drive.Invalid, "password must be at most %d bytes", maxPasswordLen)
