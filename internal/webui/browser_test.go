@@ -528,7 +528,13 @@ func TestBrowser(t *testing.T) {
 	)
 	b.do(popup, "pick",
 		click(chromedp.CSS(row("Photos")+" .name")),
-		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
+		// The list redraws all its rows (new nodes) when a thumbnail
+		// arrives; a redraw between the press and the release of the
+		// checkbox click loses the click (the picker then showed
+		// "Nothing selected", Select stayed disabled, the site got no
+		// message, and "picked" timed out). So click once the row has
+		// its thumbnail, after which nothing redraws it.
+		chromedp.WaitVisible(chromedp.CSS(row("sunset.png")+` img.thumb-img[src^="blob:"]`)),
 		click(chromedp.CSS(row("sunset.png")+" input.check")),
 		// Select is enabled once the selection is made; a click on
 		// it before then would do nothing.
