@@ -53,6 +53,9 @@ func (a *App) HTTPServer(l httpguard.Limits, errorLog *log.Logger) *http.Server 
 		Upload: isUpload,
 		Exempt: isHealthCheck,
 	}
+	if a.API != nil && a.API.Metrics != nil {
+		g.Refused = func(*http.Request) { a.API.Metrics.BusyRefused.Inc() }
+	}
 	return &http.Server{Handler: g.Wrap(a.Handler()), ReadHeaderTimeout: l.ReadHeaderTimeout,
 		IdleTimeout: l.IdleTimeout, ErrorLog: errorLog}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 type guarded struct {
 	addr  string
 	token string
+	app   *app.App
 }
 
 func startGuarded(t *testing.T, l httpguard.Limits, tune ...func(*app.Config)) *guarded {
@@ -55,7 +57,7 @@ func startGuarded(t *testing.T, l httpguard.Limits, tune ...func(*app.Config)) *
 			srv.Close()
 		}
 	})
-	return &guarded{addr: ln.Addr().String(), token: tok}
+	return &guarded{addr: ln.Addr().String(), token: tok, app: a}
 }
 
 // slowResult is how a slow client's request ended.
@@ -186,6 +188,12 @@ func TestSlowUnauthenticatedClients(t *testing.T) {
 	}
 	if n503 < clients-2*maxUnauth || cut < maxUnauth/2 {
 		t.Errorf("%d slow clients got 503 and %d were cut off at the body timeout; want most over the cap of %d refused", n503, cut, maxUnauth)
+	}
+	// Each refusal is counted in /metrics.
+	rec := httptest.NewRecorder()
+	g.app.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if want := fmt.Sprintf("\nclouddrive_busy_refused_total %d\n", n503); !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("/metrics has no %q", strings.TrimSpace(want))
 	}
 }
 

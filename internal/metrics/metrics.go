@@ -27,6 +27,7 @@ type Metrics struct {
 	OpenUploads     prometheus.Gauge
 	ChangesStreams  prometheus.Gauge
 	RateLimited     prometheus.Counter
+	BusyRefused     prometheus.Counter
 	GCDeleted       prometheus.Counter
 	GCDeletedBytes  prometheus.Counter
 	GCRuns          *prometheus.CounterVec
@@ -51,6 +52,8 @@ func New() *Metrics {
 		OpenUploads:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "clouddrive_open_uploads", Help: "Uploads and overwrites in progress."}),
 		ChangesStreams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "clouddrive_changes_streams", Help: "Changes-feed requests in progress, long polls included."}),
 		RateLimited:    prometheus.NewCounter(prometheus.CounterOpts{Name: "clouddrive_rate_limited_total", Help: "Requests refused with 429."}),
+		BusyRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "clouddrive_busy_refused_total",
+			Help: "Requests without credentials refused with 503 over the cap on them (serve --max-unauthenticated)."}),
 		GCDeleted:      prometheus.NewCounter(prometheus.CounterOpts{Name: "clouddrive_gc_deleted_blobs_total", Help: "Unreferenced blobs deleted by garbage collection."}),
 		GCDeletedBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "clouddrive_gc_deleted_bytes_total", Help: "Bytes of unreferenced blobs deleted."}),
 		GCRuns:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clouddrive_gc_runs_total", Help: "Garbage collection runs by result."}, []string{"result"}),
@@ -59,7 +62,7 @@ func New() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}}, []string{"store", "op", "result"}),
 	}
 	r.MustRegister(m.Requests, m.RequestDuration, m.BytesIn, m.BytesOut, m.OpenUploads, m.ChangesStreams,
-		m.RateLimited, m.GCDeleted, m.GCDeletedBytes, m.GCRuns, m.StoreOps,
+		m.RateLimited, m.BusyRefused, m.GCDeleted, m.GCDeletedBytes, m.GCRuns, m.StoreOps,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
