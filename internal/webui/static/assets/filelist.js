@@ -247,6 +247,16 @@ export class FileList {
     return null;
   }
 
+  // showThumb puts a thumbnail that arrived into the rows on screen in
+  // place. A full render would replace every row, and a click whose press
+  // and release straddle that loses its target (a checkbox that does not
+  // check).
+  showThumb(id, url) {
+    for (const icon of this.spacer.querySelectorAll(`[data-id="${CSS.escape(id)}"] .image`)) {
+      icon.replaceChildren(h('img', { class: 'thumb-img', src: url, alt: '', draggable: 'false' }));
+    }
+  }
+
   pump() {
     while (this.inflight.size < THUMB_PARALLEL && this.queue.length) {
       const { key, id } = this.queue.pop();
@@ -254,15 +264,17 @@ export class FileList {
       if (!this.spacer.querySelector(`[data-id="${CSS.escape(id)}"]`)) continue;
       this.inflight.add(key);
       this.api.blob(this.api.thumbnailURL(id)).then((b) => {
-        this.thumbs.set(key, URL.createObjectURL(b));
+        const url = URL.createObjectURL(b);
+        this.thumbs.set(key, url);
         if (this.thumbs.size > THUMB_CACHE) {
           const [oldKey, oldURL] = this.thumbs.entries().next().value;
           this.thumbs.delete(oldKey);
           if (oldURL) URL.revokeObjectURL(oldURL);
         }
+        this.showThumb(id, url);
       }, () => this.thumbs.set(key, null)).finally(() => {
         this.inflight.delete(key);
-        this.schedule();
+        this.pump();
       });
     }
     this.queue.length = Math.min(this.queue.length, 200);
