@@ -69,13 +69,27 @@ func cutAfter(n int64, after func()) func(*http.Request, func(*http.Request) (*h
 	}
 }
 
+// failingBody passes left bytes through, then fails as a cut connection
+// would. With stall set it first blocks until stall.release is closed.
 type failingBody struct {
-	r    io.ReadCloser
-	left int64
+	r     io.ReadCloser
+	left  int64
+	stall *stall
+}
+
+// stall holds a failingBody at its cut: reached is closed when it gets
+// there, and it fails once release is closed.
+type stall struct {
+	reached, release chan struct{}
+	once             sync.Once
 }
 
 func (b *failingBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
+		if st := b.stall; st != nil {
+			st.once.Do(func() { close(st.reached) })
+			<-st.release
+		}
 		return 0, &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
 	}
 	if int64(len(p)) > b.left {
@@ -87,35 +101,6 @@ func (b *failingBody) Read(p []byte) (int, error) {
 }
 
 func (b *failingBody) Close() error { return b.r.Close() }
-
-// stallingBody passes left bytes through, then says so on reached and
-// blocks until release is closed, then fails as a cut connection would.
-type stallingBody struct {
-	r        io.ReadCloser
-	left     int64
-	reached  chan struct{}
-	release  chan struct{}
-	signaled bool
-}
-
-func (b *stallingBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		if !b.signaled {
-			b.signaled = true
-			close(b.reached)
-		}
-		<-b.release
-		return 0, &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.r.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-func (b *stallingBody) Close() error { return b.r.Close() }
 
 // progress records the Progress calls of an upload.
 type progress struct {
@@ -251,15 +236,15 @@ func TestResumableUpload(t *testing.T) {
 		var interrupted atomic.Int32 // the status the second PATCH got
 		e.faults.add(&rule{match: func(r *http.Request) bool { return r.Method == "PATCH" && patches.Add(1) == 2 },
 			act: func(req *http.Request, forward func(*http.Request) (*http.Response, error)) (*http.Response, error) {
-				body := &stallingBody{r: req.Body, left: 100 << 10, reached: make(chan struct{}), release: make(chan struct{})}
-				req.Body = body
+				st := &stall{reached: make(chan struct{}), release: make(chan struct{})}
+				req.Body = &failingBody{r: req.Body, left: 100 << 10, stall: st}
 				// The bytes before the stall may still sit in the socket
 				// when the first HEAD arrives, before the PATCH holds the
 				// upload: HEADs go on until the PATCH is answered.
 				headDone, answered := make(chan struct{}), make(chan struct{})
 				go func() {
 					defer close(headDone)
-					<-body.reached
+					<-st.reached
 					for {
 						head, _ := http.NewRequest("HEAD", req.URL.String(), nil)
 						head.Header.Set("Tus-Resumable", "1.0.0")
@@ -278,7 +263,7 @@ func TestResumableUpload(t *testing.T) {
 				// answers the PATCH without the rest of it.
 				resp, err := forward(req)
 				close(answered)
-				close(body.release)
+				close(st.release)
 				<-headDone
 				if resp != nil {
 					interrupted.Store(int32(resp.StatusCode))

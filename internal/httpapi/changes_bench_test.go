@@ -23,34 +23,12 @@ import (
 // parses every line as a client does, on the same CPUs; "gzip" reads the
 // body compressed, as Go clients (go-acd, rclone) ask for it.
 func BenchmarkChangesHTTP(b *testing.B) {
-	ctx := context.Background()
-	s := drivetest.New(b, drivetest.Options{Stores: "embedded"})
-	tok := s.Token("bench")
-	var u *drive.User
-	err := s.App.Meta.View(ctx, func(tx meta.Tx) error {
-		var err error
-		u, err = tx.UserByName(ctx, "bench")
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
 	const n = 20000
-	if _, err := bench.Seed(ctx, s.App.Meta, u.ID, u.RootID, n, time.Now()); err != nil {
-		b.Fatal(err)
-	}
+	s, tok, _ := seededServer(b, n)
 	hc := &http.Client{Transport: &http.Transport{DisableCompression: true, ReadBufferSize: 256 << 10}}
 	gz := &http.Client{Transport: &http.Transport{ReadBufferSize: 256 << 10}}
 	sync := func(b *testing.B, hc *http.Client, decode bool) int {
-		req, err := http.NewRequest("POST", s.URL+"/drive/v1/changes", strings.NewReader(`{}`))
-		if err != nil {
-			b.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := hc.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
+		resp := authedDo(b, hc, tok, "POST", s.URL+"/drive/v1/changes", `{}`)
 		defer resp.Body.Close()
 		if !decode {
 			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
@@ -85,4 +63,41 @@ func BenchmarkChangesHTTP(b *testing.B) {
 			b.ReportMetric(float64(b.N*(n+1))/b.Elapsed().Seconds(), "nodes/s")
 		})
 	}
+}
+
+// seededServer starts a server on the embedded stores with a user "bench"
+// holding n seeded nodes (internal/bench.Seed), and returns it, the user's
+// token and the seeded nodes' ids.
+func seededServer(b *testing.B, n int) (*drivetest.Server, string, []string) {
+	ctx := context.Background()
+	s := drivetest.New(b, drivetest.Options{Stores: "embedded"})
+	tok := s.Token("bench")
+	var u *drive.User
+	err := s.App.Meta.View(ctx, func(tx meta.Tx) error {
+		var err error
+		u, err = tx.UserByName(ctx, "bench")
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids, err := bench.Seed(ctx, s.App.Meta, u.ID, u.RootID, n, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, tok, ids
+}
+
+// authedDo sends a request with tok as its bearer token.
+func authedDo(b *testing.B, hc *http.Client, tok, method, url, body string) *http.Response {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := hc.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return resp
 }

@@ -1,19 +1,12 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/clouddrive/clouddrive/internal/bench"
-	"github.com/clouddrive/clouddrive/internal/drive"
-	"github.com/clouddrive/clouddrive/internal/drivetest"
-	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 // BenchmarkChangesPoll is an incremental sync: 100 nodes of a
@@ -21,33 +14,10 @@ import (
 // from the last checkpoint reads them, as clouddrive bench's incremental
 // poll does. It reports the time of that POST per op.
 func BenchmarkChangesPoll(b *testing.B) {
-	ctx := context.Background()
-	s := drivetest.New(b, drivetest.Options{Stores: "embedded"})
-	tok := s.Token("bench")
-	var u *drive.User
-	err := s.App.Meta.View(ctx, func(tx meta.Tx) error {
-		var err error
-		u, err = tx.UserByName(ctx, "bench")
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ids, err := bench.Seed(ctx, s.App.Meta, u.ID, u.RootID, 20000, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, tok, ids := seededServer(b, 20000)
 	hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	call := func(method, path, body string) []byte {
-		req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := hc.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
+		resp := authedDo(b, hc, tok, method, s.URL+path, body)
 		defer resp.Body.Close()
 		raw, err := io.ReadAll(resp.Body)
 		if err != nil || resp.StatusCode != http.StatusOK {
