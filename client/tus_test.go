@@ -124,10 +124,7 @@ func (p *progress) calls() []int64 {
 // client would.
 func serverOffset(t *testing.T, u, token string) int64 {
 	t.Helper()
-	req, _ := http.NewRequest("HEAD", u, nil)
-	req.Header.Set("Tus-Resumable", "1.0.0")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	resp, err := tusHead(u, token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +137,18 @@ func serverOffset(t *testing.T, u, token string) int64 {
 		t.Fatalf("HEAD %s: Upload-Offset %q", u, resp.Header.Get("Upload-Offset"))
 	}
 	return off
+}
+
+// tusHead sends a tus HEAD for the upload at u, outside the client under
+// test.
+func tusHead(u, token string) (*http.Response, error) {
+	req, err := http.NewRequest("HEAD", u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	req.Header.Set("Authorization", "Bearer "+token)
+	return http.DefaultTransport.RoundTrip(req)
 }
 
 func TestResumableUpload(t *testing.T) {
@@ -246,10 +255,7 @@ func TestResumableUpload(t *testing.T) {
 					defer close(headDone)
 					<-st.reached
 					for {
-						head, _ := http.NewRequest("HEAD", req.URL.String(), nil)
-						head.Header.Set("Tus-Resumable", "1.0.0")
-						head.Header.Set("Authorization", "Bearer "+e.token)
-						if resp, err := http.DefaultTransport.RoundTrip(head); err == nil {
+						if resp, err := tusHead(req.URL.String(), e.token); err == nil {
 							resp.Body.Close()
 						}
 						select {

@@ -50,11 +50,9 @@ func (a *App) HTTPServer(l httpguard.Limits, errorLog *log.Logger) *http.Server 
 		Authenticated: func(r *http.Request) bool {
 			return a.hasToken(r, known) || a.OAuth.SignedIn(r)
 		},
-		Upload: isUpload,
-		Exempt: isHealthCheck,
-	}
-	if a.API != nil && a.API.Metrics != nil {
-		g.Refused = func(*http.Request) { a.API.Metrics.BusyRefused.Inc() }
+		Upload:  isUpload,
+		Exempt:  isHealthCheck,
+		Refused: func(*http.Request) { a.API.Metrics.BusyRefused.Inc() },
 	}
 	return &http.Server{Handler: g.Wrap(a.Handler()), ReadHeaderTimeout: l.ReadHeaderTimeout,
 		IdleTimeout: l.IdleTimeout, ErrorLog: errorLog}

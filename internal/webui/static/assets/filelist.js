@@ -173,7 +173,7 @@ export class FileList {
     const thumb = isImage(n) ? this.thumb(n) : null;
     const badge = folder ? (grid ? 'Folder' : 'DIR') : (extension(n.name || '') || 'file');
     const icon = h('div', { class: (grid ? 'thumb' : 'icon') + (folder ? ' folder' : '') + (isImage(n) ? ' image' : ''), 'aria-hidden': 'true' },
-      thumb ? h('img', { class: 'thumb-img', src: thumb, alt: '', draggable: 'false' }) : badge);
+      thumb ? thumbImg(thumb) : badge);
     const box = h('input', {
       type: 'checkbox', class: 'check', checked: sel, disabled: !selectable, 'aria-label': 'Select ' + (n.name || 'root'),
       onchange: (e) => this.toggle(n, e.target.checked),
@@ -253,7 +253,7 @@ export class FileList {
   // check).
   showThumb(id, url) {
     for (const icon of this.spacer.querySelectorAll(`[data-id="${CSS.escape(id)}"] .image`)) {
-      icon.replaceChildren(h('img', { class: 'thumb-img', src: url, alt: '', draggable: 'false' }));
+      icon.replaceChildren(thumbImg(url));
     }
   }
 
@@ -279,4 +279,9 @@ export class FileList {
     }
     this.queue.length = Math.min(this.queue.length, 200);
   }
+}
+
+// thumbImg is the image of a row's thumbnail.
+function thumbImg(url) {
+  return h('img', { class: 'thumb-img', src: url, alt: '', draggable: 'false' });
 }
