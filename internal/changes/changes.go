@@ -266,7 +266,8 @@ func (f *Feed) read(ctx context.Context, tx Tx, userID string, after int64, limi
 		if err != nil {
 			return nil, drive.Wrap("changes.Stream", err)
 		}
-		rows[len(rows)-len(wire)+i].json = b
+		r := &rows[len(rows)-len(wire)+i]
+		r.json, r.purged = b, nodes[i].Status == drive.StatusPurged
 	}
 	return rows, nil
 }

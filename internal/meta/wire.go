@@ -8,9 +8,9 @@ import (
 
 // WireFunc renders a node as the changes feed sends it (httpapi.NodeWire):
 // the JSON of the node's API form, which depends on the node alone. A
-// store that is given one keeps each node's rendering beside its row,
-// written in the same transaction as the row, so the feed reads bytes
-// instead of rebuilding and encoding every node.
+// store that is given one keeps each node's rendering under its change
+// number, written in the same transaction as the node, so the feed reads
+// bytes in change order instead of rebuilding and encoding every node.
 type WireFunc func(n *drive.Node) ([]byte, error)
 
 // WireTx reads the stored renderings.
@@ -34,7 +34,8 @@ type WireNode struct {
 	// ChangeSeq is the node's change number, unique among its user's
 	// nodes: the row of Changed with the same number is the same node.
 	ChangeSeq int64
-	// Purged is whether the node is a PURGED tombstone.
+	// Purged is whether the node is a PURGED tombstone, as rendered;
+	// false when JSON is nil (the caller reads the node itself then).
 	Purged bool
 	// JSON is the node's rendering as the store's WireFunc made it from
 	// the node as it is now, or nil when the store holds none that is

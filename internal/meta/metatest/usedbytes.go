@@ -205,10 +205,30 @@ func randomUsedOps(t *testing.T, s meta.Store, steps int, check bool) []string {
 	status := func(st ...drive.Status) func(*drive.Node) bool {
 		return func(n *drive.Node) bool { return slices.Contains(st, n.Status) }
 	}
+	// Every write takes the user's next change number, as package nodes
+	// does (stores that keep renderings key them by it).
+	stamp := func(ctx context.Context, tx meta.Tx, n *drive.Node) error {
+		seq, err := tx.NextSeq(ctx, n.UserID)
+		n.ChangeSeq = seq
+		return err
+	}
 	write := func(n *drive.Node) {
 		t.Helper()
-		w := norm(n)
-		update(t, s, func(ctx context.Context, tx meta.Tx) error { return tx.UpdateNode(ctx, w) })
+		update(t, s, func(ctx context.Context, tx meta.Tx) error {
+			if err := stamp(ctx, tx, n); err != nil {
+				return err
+			}
+			return tx.UpdateNode(ctx, norm(n))
+		})
+	}
+	insertOne := func(n *drive.Node) {
+		t.Helper()
+		update(t, s, func(ctx context.Context, tx meta.Tx) error {
+			if err := stamp(ctx, tx, n); err != nil {
+				return err
+			}
+			return tx.InsertNode(ctx, n)
+		})
 	}
 
 	for i := range steps {
@@ -221,12 +241,12 @@ func randomUsedOps(t *testing.T, s meta.Store, steps int, check bool) []string {
 			if rng.IntN(10) == 0 {
 				f.Content.Size = 0
 			}
-			insert(t, s, f)
+			insertOne(f)
 			u.files = append(u.files, f)
 			step = fmt.Sprintf("step %d: insert %s (%d bytes)", i, f.Name, f.Content.Size)
 		case op == 3: // folder
 			d := folder(u.u.ID, fmt.Sprintf("d%d", i), u.folders[rng.IntN(len(u.folders))])
-			insert(t, s, d)
+			insertOne(d)
 			u.folders = append(u.folders, d.ID)
 			step = fmt.Sprintf("step %d: insert folder %s", i, d.Name)
 		case op == 4: // overwrite
@@ -284,12 +304,18 @@ func randomUsedOps(t *testing.T, s meta.Store, steps int, check bool) []string {
 			}
 			update(t, s, func(ctx context.Context, tx meta.Tx) error {
 				for _, f := range batch {
+					if err := stamp(ctx, tx, f); err != nil {
+						return err
+					}
 					if err := tx.InsertNode(ctx, f); err != nil {
 						return err
 					}
 				}
 				// Trash one and purge another in the same transaction.
 				tr := trashed(norm(batch[1]), "")
+				if err := stamp(ctx, tx, tr); err != nil {
+					return err
+				}
 				if err := tx.UpdateNode(ctx, tr); err != nil {
 					return err
 				}
@@ -297,6 +323,9 @@ func randomUsedOps(t *testing.T, s meta.Store, steps int, check bool) []string {
 				pg := norm(batch[2])
 				pg.Status, pg.Parents = drive.StatusPurged, nil
 				pg.Content = &drive.Content{Version: 1}
+				if err := stamp(ctx, tx, pg); err != nil {
+					return err
+				}
 				if err := tx.UpdateNode(ctx, pg); err != nil {
 					return err
 				}

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,8 +35,9 @@ func TestWire(t *testing.T) {
 
 // TestWireStaleAfterOldWriter changes a row the way a server from before
 // the wire column would (a new change number and name, the rendering left
-// alone): the stored JSON no longer counts, and BackfillWire renders the
-// row again.
+// alone), then the way one from before node_feed would (its own rendering
+// in nodes.wire): each time the stored JSON no longer counts, and
+// BackfillWire renders the row again.
 func TestWireStaleAfterOldWriter(t *testing.T) {
 	ctx := t.Context()
 	s := openWire(t, filepath.Join(t.TempDir(), "meta.db"))
@@ -58,6 +60,7 @@ func TestWireStaleAfterOldWriter(t *testing.T) {
 	if _, err := s.Write.ExecContext(ctx, `UPDATE nodes SET name = 'old writer', version = 2, change_seq = 2 WHERE id = ?`, dir.ID); err != nil {
 		t.Fatal(err)
 	}
+	seq := int64(2)
 	stored := func() []byte {
 		t.Helper()
 		var out []byte
@@ -66,7 +69,7 @@ func TestWireStaleAfterOldWriter(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if len(rows) != 1 || rows[0].ChangeSeq != 2 {
+			if len(rows) != 1 || rows[0].ChangeSeq != seq {
 				t.Fatalf("ChangedWire(after 1) = %+v, want the folder", rows)
 			}
 			out = rows[0].JSON
@@ -83,19 +86,56 @@ func TestWireStaleAfterOldWriter(t *testing.T) {
 	if n, err := s.BackfillWire(ctx, 100); err != nil || n != 1 {
 		t.Fatalf("BackfillWire = %d, %v; want 1, nil", n, err)
 	}
-	var fresh []byte
-	err = s.View(ctx, func(tx meta.Tx) error {
-		n, err := tx.Node(ctx, u.ID, dir.ID)
-		if err != nil {
+	fresh := func() []byte {
+		t.Helper()
+		var b []byte
+		err := s.View(ctx, func(tx meta.Tx) error {
+			n, err := tx.Node(ctx, u.ID, dir.ID)
+			if err != nil {
+				return err
+			}
+			b, err = httpapi.NodeWire(n)
 			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		fresh, err = httpapi.NodeWire(n)
-		return err
-	})
-	if err != nil {
+		return b
+	}
+	if got, want := stored(), fresh(); string(got) != string(want) || !strings.Contains(string(got), `"old writer"`) {
+		t.Errorf("stored JSON after BackfillWire = %s, want %s", got, want)
+	}
+	feedRows := func() int {
+		t.Helper()
+		var n int
+		if err := s.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM node_feed WHERE user_id = ?`, u.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := feedRows(); n != 2 {
+		t.Errorf("node_feed holds %d rows for the root and the folder, want 2 (the old change number's row deleted)", n)
+	}
+
+	if _, err := s.Write.ExecContext(ctx, `UPDATE nodes SET name = 'middle writer', version = 3, change_seq = 3,
+		wire = '{"stale":true}', wire_seq = 3 WHERE id = ?`, dir.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := stored(); string(got) != string(fresh) || !strings.Contains(string(got), `"old writer"`) {
-		t.Errorf("stored JSON after BackfillWire = %s, want %s", got, fresh)
+	seq = 3
+	if got := stored(); got != nil {
+		t.Errorf("stored JSON after a writer of nodes.wire = %s, want none", got)
+	}
+	if n, err := s.BackfillWire(ctx, 100); err != nil || n != 1 {
+		t.Fatalf("BackfillWire = %d, %v; want 1, nil", n, err)
+	}
+	if got, want := stored(), fresh(); string(got) != string(want) || !strings.Contains(string(got), `"middle writer"`) {
+		t.Errorf("stored JSON after BackfillWire = %s, want %s", got, want)
+	}
+	var wire sql.NullString
+	if err := s.Read.QueryRowContext(ctx, `SELECT wire FROM nodes WHERE id = ?`, dir.ID).Scan(&wire); err != nil || wire.Valid {
+		t.Errorf("nodes.wire after BackfillWire = %v, %v; want NULL", wire, err)
+	}
+	if n, err := s.BackfillWire(ctx, 100); err != nil || n != 0 {
+		t.Errorf("second BackfillWire = %d, %v; want 0, nil", n, err)
 	}
 }

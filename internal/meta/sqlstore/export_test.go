@@ -15,3 +15,9 @@ func ListSQL(s *Store, q meta.Query) (count string, countArgs []any, page string
 	}
 	return count, st.countArgs, rebind(&s.Dialect, st.page), st.pageArgs, nil
 }
+
+// ChangedWireSQL returns the two statements of ChangedWire as s's
+// database takes them.
+func ChangedWireSQL(s *Store) (seqs, feed string) {
+	return rebind(&s.Dialect, changedSeqsSQL), rebind(&s.Dialect, feedRangeSQL)
+}

@@ -87,9 +87,30 @@ func TestListPlansSQLite(t *testing.T) {
 	}
 }
 
+// TestChangedWirePlanSQLite checks that the changes feed walks the
+// (user, change number) index of nodes alone, never the node rows, and
+// node_feed by its key, each in key order.
+func TestChangedWirePlanSQLite(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	seqs, feed := sqlstore.ChangedWireSQL(s)
+	plan := checkPlan(t, s, "change numbers", seqs, []any{drive.NewID(), 5, 500}, []string{"nodes_user_change"})
+	if !strings.Contains(plan, "SEARCH n USING COVERING INDEX nodes_user_change") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("ChangedWire does not read the change numbers from the index alone, in order:\n%s", plan)
+	}
+	plan = checkPlan(t, s, "node_feed", feed, []any{drive.NewID(), 5, 505}, nil)
+	if !strings.Contains(plan, "SEARCH f USING PRIMARY KEY (user_id=? AND change_seq>? AND change_seq<?)") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("ChangedWire does not read a key range of node_feed, in order:\n%s", plan)
+	}
+}
+
 // checkPlan runs EXPLAIN QUERY PLAN on q and checks that the plan uses
-// every index of want and never scans the nodes table.
-func checkPlan(t *testing.T, s *sqlstore.Store, what, q string, args []any, want []string) {
+// every index of want and never scans the nodes table. It returns the
+// plan, a line a step.
+func checkPlan(t *testing.T, s *sqlstore.Store, what, q string, args []any, want []string) string {
 	t.Helper()
 	rows, err := s.Read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
@@ -119,4 +140,5 @@ func checkPlan(t *testing.T, s *sqlstore.Store, what, q string, args []any, want
 			t.Errorf("%s plan scans the nodes table: %s\n%s\nquery: %s", what, line, all, q)
 		}
 	}
+	return all
 }

@@ -174,6 +174,7 @@ func (t *tx) DeleteUser(ctx context.Context, id string) error {
 		`DELETE FROM node_labels WHERE node_id IN (SELECT id FROM nodes WHERE user_id = ?)`,
 		`DELETE FROM node_parents WHERE user_id = ?`,
 		`DELETE FROM changes WHERE user_id = ?`,
+		`DELETE FROM node_feed WHERE user_id = ?`,
 		`DELETE FROM tokens WHERE user_id = ?`,
 		`DELETE FROM nodes WHERE user_id = ?`,
 	} {
@@ -370,15 +371,18 @@ func (t *tx) InsertNode(ctx context.Context, n *drive.Node) error {
 	if err != nil {
 		return drive.Wrap(op, err)
 	}
-	args := append(append([]any{n.ID}, nodeArgs(n)...), wire, wireSeq)
+	args := append(append([]any{n.ID}, nodeArgs(n)...), wireSeq)
 	_, err = t.exec(ctx, `INSERT INTO nodes (id, user_id, kind, name, name_key, status, is_root, description, labels,
 		created_at, modified_at, created_by, version, change_seq, trash_root,
-		blob_key, size, md5, content_type, extension, content_version, content_date, media, mtime, wire, wire_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		blob_key, size, md5, content_type, extension, content_version, content_date, media, mtime, wire_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		if t.d.IsUniqueViolation(err) {
 			return drive.E(op, drive.Conflict, "node already exists", err)
 		}
+		return drive.Wrap(op, err)
+	}
+	if err := t.putFeed(ctx, n, wire, sql.NullInt64{}); err != nil {
 		return drive.Wrap(op, err)
 	}
 	bytes, files := nodeUsed(n)
@@ -410,9 +414,9 @@ func (t *tx) UpdateNode(ctx context.Context, n *drive.Node) error {
 		lock = " FOR UPDATE"
 	}
 	var oldKind, oldStatus string
-	var oldSize sql.NullInt64
-	err := t.queryRow(ctx, `SELECT kind, status, size FROM nodes WHERE id = ? AND user_id = ?`+lock, n.ID, n.UserID).
-		Scan(&oldKind, &oldStatus, &oldSize)
+	var oldSize, oldWireSeq sql.NullInt64
+	err := t.queryRow(ctx, `SELECT kind, status, size, wire_seq FROM nodes WHERE id = ? AND user_id = ?`+lock, n.ID, n.UserID).
+		Scan(&oldKind, &oldStatus, &oldSize, &oldWireSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return drive.E(op, drive.NotFound, "node not found")
 	}
@@ -423,17 +427,20 @@ func (t *tx) UpdateNode(ctx context.Context, n *drive.Node) error {
 	if err != nil {
 		return drive.Wrap(op, err)
 	}
-	args := append(nodeArgs(n)[1:], wire, wireSeq, n.ID, n.UserID)
+	args := append(nodeArgs(n)[1:], wireSeq, n.ID, n.UserID)
 	res, err := t.exec(ctx, `UPDATE nodes SET kind = ?, name = ?, name_key = ?, status = ?, is_root = ?, description = ?, labels = ?,
 		created_at = ?, modified_at = ?, created_by = ?, version = ?, change_seq = ?, trash_root = ?,
 		blob_key = ?, size = ?, md5 = ?, content_type = ?, extension = ?, content_version = ?, content_date = ?, media = ?, mtime = ?,
-		wire = ?, wire_seq = ?
+		wire = NULL, wire_seq = ?
 		WHERE id = ? AND user_id = ?`, args...)
 	if err != nil {
 		return drive.Wrap(op, err)
 	}
 	if err := mustAffect(op, res, "node not found"); err != nil {
 		return err
+	}
+	if err := t.putFeed(ctx, n, wire, oldWireSeq); err != nil {
+		return drive.Wrap(op, err)
 	}
 	oldBytes, oldFiles := used(drive.NodeKind(oldKind), drive.Status(oldStatus), oldSize.Int64)
 	bytes, files := nodeUsed(n)
