@@ -1,10 +1,7 @@
 package postgres
 
 import (
-	"io/fs"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/clouddrive/clouddrive/internal/meta/metatest"
 	"github.com/clouddrive/clouddrive/internal/meta/postgres/pgtest"
@@ -21,20 +18,5 @@ func TestUsedBytesBackfill(t *testing.T) {
 		t.Fatalf("Open error: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	metatest.CheckBackfill(t, s, func(t *testing.T) {
-		sub, err := fs.Sub(migrations, "migrations")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := goose.NewProvider(goose.DialectPostgres, s.Write, sub, goose.WithSessionLocker(schemaLocker{}))
-		if err != nil {
-			t.Fatalf("goose.NewProvider error: %v", err)
-		}
-		if _, err := p.DownTo(ctx, 6); err != nil {
-			t.Fatalf("migrate down to 6 error: %v", err)
-		}
-		if _, err := p.Up(ctx); err != nil {
-			t.Fatalf("migrate up error: %v", err)
-		}
-	})
+	metatest.CheckBackfill(t, s, func(t *testing.T) { redoMigrations(t, s, 6, nil) })
 }

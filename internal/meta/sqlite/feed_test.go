@@ -1,11 +1,8 @@
 package sqlite
 
 import (
-	"io/fs"
 	"path/filepath"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/clouddrive/clouddrive/internal/httpapi"
 	"github.com/clouddrive/clouddrive/internal/meta/metatest"
@@ -24,24 +21,12 @@ func TestFeedMigration(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	s.SetWire(httpapi.NodeWire)
 	metatest.CheckWireMigration(t, s, httpapi.NodeWire, func(t *testing.T) {
-		sub, err := fs.Sub(migrations, "migrations")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := goose.NewProvider(goose.DialectSQLite3, s.Write, sub)
-		if err != nil {
-			t.Fatalf("goose.NewProvider error: %v", err)
-		}
-		if _, err := p.DownTo(ctx, 10); err != nil {
-			t.Fatalf("migrate down to 10 error: %v", err)
-		}
-		var kept int
-		if err := s.Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM nodes WHERE wire IS NOT NULL AND wire_seq = change_seq`).Scan(&kept); err != nil || kept == 0 {
-			t.Fatalf("nodes with their rendering in nodes.wire after migrating down = %d, %v; want all", kept, err)
-		}
-		if _, err := p.Up(ctx); err != nil {
-			t.Fatalf("migrate up error: %v", err)
-		}
+		redoMigrations(t, s, 10, func(t *testing.T) {
+			var kept int
+			if err := s.Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM nodes WHERE wire IS NOT NULL AND wire_seq = change_seq`).Scan(&kept); err != nil || kept == 0 {
+				t.Fatalf("nodes with their rendering in nodes.wire after migrating down = %d, %v; want all", kept, err)
+			}
+		})
 		var left int
 		if err := s.Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM nodes WHERE wire IS NOT NULL`).Scan(&left); err != nil || left != 0 {
 			t.Errorf("nodes with nodes.wire after the migration = %d, %v; want 0", left, err)

@@ -1,11 +1,8 @@
 package sqlite
 
 import (
-	"io/fs"
 	"path/filepath"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/clouddrive/clouddrive/internal/meta/metatest"
 )
@@ -20,20 +17,5 @@ func TestUsedBytesBackfill(t *testing.T) {
 		t.Fatalf("Open error: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	metatest.CheckBackfill(t, s, func(t *testing.T) {
-		sub, err := fs.Sub(migrations, "migrations")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := goose.NewProvider(goose.DialectSQLite3, s.Write, sub)
-		if err != nil {
-			t.Fatalf("goose.NewProvider error: %v", err)
-		}
-		if _, err := p.DownTo(ctx, 5); err != nil {
-			t.Fatalf("migrate down to 5 error: %v", err)
-		}
-		if _, err := p.Up(ctx); err != nil {
-			t.Fatalf("migrate up error: %v", err)
-		}
-	})
+	metatest.CheckBackfill(t, s, func(t *testing.T) { redoMigrations(t, s, 5, nil) })
 }
