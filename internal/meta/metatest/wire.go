@@ -2,9 +2,12 @@ package metatest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/meta"
@@ -263,11 +266,13 @@ func testWireRollback(t *testing.T, s WireStore, render meta.WireFunc) {
 }
 
 // CheckWireMigration fills s (renderer set) with a random history of
-// writes over several users, then runs migrate, which must take the
-// schema back to before the store's current place for renderings and up
-// again. Every node's rendering must come through as it was, none left to
+// writes over several users, then runs redo, which must take the schema
+// back to before node_feed (the renderings in nodes.wire), call between
+// there, and migrate up again. db is s's database: between the two,
+// every node must have its rendering in nodes.wire; after, none, and
+// every node's rendering must come through as it was, none left to
 // BackfillWire, and each must still equal a fresh render of its node.
-func CheckWireMigration(t *testing.T, s WireStore, render meta.WireFunc, migrate func(t *testing.T)) {
+func CheckWireMigration(t *testing.T, s WireStore, db *sql.DB, render meta.WireFunc, redo func(t *testing.T, between func(t *testing.T))) {
 	t.Helper()
 	users := randomUsedOps(t, s, 150, false)
 	snapshot := func() [][]meta.WireNode {
@@ -294,7 +299,16 @@ func CheckWireMigration(t *testing.T, s WireStore, render meta.WireFunc, migrate
 			t.Fatalf("user %d has %d nodes, want several", i, len(rows))
 		}
 	}
-	migrate(t)
+	redo(t, func(t *testing.T) {
+		var kept int
+		if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM nodes WHERE wire IS NOT NULL AND wire_seq = change_seq`).Scan(&kept); err != nil || kept == 0 {
+			t.Fatalf("nodes with their rendering in nodes.wire after migrating down = %d, %v; want all", kept, err)
+		}
+	})
+	var left int
+	if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM nodes WHERE wire IS NOT NULL`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("nodes with nodes.wire after the migration = %d, %v; want 0", left, err)
+	}
 	after := snapshot()
 	for i := range users {
 		if len(after[i]) != len(before[i]) {
@@ -314,5 +328,20 @@ func CheckWireMigration(t *testing.T, s WireStore, render meta.WireFunc, migrate
 	}
 	if n, err := s.BackfillWire(t.Context(), 100); err != nil || n != 0 {
 		t.Errorf("BackfillWire after the migration = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// RedoMigrations migrates p's database down to version to, runs between
+// (if set), and up again, failing t on any error.
+func RedoMigrations(t *testing.T, p *goose.Provider, to int64, between func(t *testing.T)) {
+	t.Helper()
+	if _, err := p.DownTo(t.Context(), to); err != nil {
+		t.Fatalf("migrate down to %d error: %v", to, err)
+	}
+	if between != nil {
+		between(t)
+	}
+	if _, err := p.Up(t.Context()); err != nil {
+		t.Fatalf("migrate up error: %v", err)
 	}
 }

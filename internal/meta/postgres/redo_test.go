@@ -6,11 +6,12 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/clouddrive/clouddrive/internal/meta/metatest"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
 )
 
 // redoMigrations takes s's schema down to version to, runs between (if
-// set), and up again, failing t on any error.
+// set), and up again (metatest.RedoMigrations).
 func redoMigrations(t *testing.T, s *sqlstore.Store, to int64, between func(t *testing.T)) {
 	t.Helper()
 	sub, err := fs.Sub(migrations, "migrations")
@@ -21,13 +22,5 @@ func redoMigrations(t *testing.T, s *sqlstore.Store, to int64, between func(t *t
 	if err != nil {
 		t.Fatalf("goose.NewProvider error: %v", err)
 	}
-	if _, err := p.DownTo(t.Context(), to); err != nil {
-		t.Fatalf("migrate down to %d error: %v", to, err)
-	}
-	if between != nil {
-		between(t)
-	}
-	if _, err := p.Up(t.Context()); err != nil {
-		t.Fatalf("migrate up error: %v", err)
-	}
+	metatest.RedoMigrations(t, p, to, between)
 }

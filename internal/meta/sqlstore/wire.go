@@ -21,9 +21,9 @@ import (
 // nodes.wire_seq is the change number whose row node_feed holds.
 //
 // ChangedWire walks nodes by change number (the nodes_user_change index
-// alone) and joins node_feed on it, so a node that has no row at its
-// current change number reads as having none, and the feed renders it
-// itself: one written by a store without a WireFunc, or by a server from
+// alone) and matches node_feed's rows to those numbers, so a node that
+// has no row at its current change number reads as having none, and the
+// feed renders it itself: one written by a store without a WireFunc, or by a server from
 // before the table during a rolling upgrade (which takes a new change
 // number and leaves wire_seq alone, or sets it with its own nodes.wire;
 // this version writes nodes.wire NULL). BackfillWire renders those rows,

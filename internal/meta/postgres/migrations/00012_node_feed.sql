@@ -9,7 +9,7 @@
 -- previous change number.
 --
 -- nodes.wire_seq stays the change number whose rendering is here; the
--- feed joins on nodes.change_seq, so a node that an older server changed
+-- feed matches rows to nodes.change_seq, so a node that an older server changed
 -- (a new change number, wire_seq left alone or set with its own nodes.wire)
 -- finds no row and is rendered by the reader, and the partial index below
 -- lets the server backfill it (sqlstore.Store.BackfillWire). nodes.wire is
