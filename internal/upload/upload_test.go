@@ -213,8 +213,10 @@ func (c tus) resume(loc string, data []byte, n int) *http.Response {
 	c.t.Helper()
 	var resp *http.Response
 	for range 3 {
+		// 409: the offset moved; 423: the cut request reached the server
+		// late and took the upload over. A tus client asks HEAD again.
 		resp = c.sendAll(loc, data, c.offset(loc), n)
-		if resp.StatusCode != http.StatusConflict {
+		if resp.StatusCode != http.StatusConflict && resp.StatusCode != http.StatusLocked {
 			break
 		}
 	}

@@ -362,6 +362,7 @@ func TestBrowser(t *testing.T) {
 		click(chromedp.CSS(`#selbar [data-act=restore]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(row("sunset.png"))),
 		click(chromedp.ID("nav-files")),
+		listed(),
 		chromedp.WaitVisible(chromedp.CSS(row("Photos"))),
 		click(chromedp.CSS(row("Photos")+" .name")),
 		chromedp.WaitVisible(chromedp.CSS(row("sunset.png"))),
@@ -604,6 +605,14 @@ func click[S chromedp.Selectable](sel S, opts ...chromedp.QueryOption) chromedp.
 		}
 		return chromedp.Void{}, err
 	}
+}
+
+// listed waits until the file list has shown the listing it was loading
+// (it is aria-busy meanwhile): a click on a row of the listing before
+// would be lost when the new rows replace it between the mouse's press
+// and release.
+func listed() chromedp.Action[chromedp.Void] {
+	return poll(`document.querySelector('#list:not([aria-busy])') !== null`)
 }
 
 func poll(expr string) chromedp.Action[chromedp.Void] {

@@ -86,6 +86,7 @@ func resumableUpload(t *testing.T, big bigFile, contentOrigin bool) {
 	openFolder := func(name string) { // a folder in the root
 		b.do(tab, "open "+name,
 			click(chromedp.ID("nav-files")),
+			listed(),
 			chromedp.WaitVisible(chromedp.CSS(row(name))),
 			click(chromedp.CSS(row(name)+" .name")),
 			poll(`(document.querySelector('#crumbs [aria-current="page"]') || {}).textContent === `+jsString(name)),

@@ -46,8 +46,11 @@ export class FileList {
   }
 
   // load starts a listing: fetchPage(startToken) returns {data, count, nextToken}.
+  // While it loads, the list is aria-busy (assistive technology waits for
+  // the new rows; so do the browser tests).
   async load(fetchPage) {
-    this.gen++;
+    const gen = ++this.gen;
+    this.el.setAttribute('aria-busy', 'true');
     this.fetchPage = fetchPage;
     this.items = [];
     this.count = 0;
@@ -57,8 +60,12 @@ export class FileList {
     this.focusIndex = 0;
     this.el.scrollTop = 0;
     this.notify();
-    await this.more();
-    this.render();
+    try {
+      await this.more();
+      this.render();
+    } finally {
+      if (gen === this.gen) this.el.removeAttribute('aria-busy');
+    }
   }
 
   more() {
