@@ -68,6 +68,12 @@ const DefaultChunkSize = 500
 // MaxChunkSize bounds a change set.
 const MaxChunkSize = 10000
 
+// readRows is about how many rows Stream reads from the store at once
+// (a whole number of sets, at least one): a full sync of the default
+// chunkSize makes one read for eight sets, not one each. The rows of a
+// read are held until its sets are emitted (about 2 MB of JSON).
+const readRows = 4000
+
 // Set is one emitted change set. Without a Feed.Render, Nodes holds its
 // nodes; with one, JSON holds each node's rendering instead (the bytes
 // the metadata store keeps, or Render's output for a node it has none
@@ -161,51 +167,63 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 		sent := 0
 		emitted := false
 		var rows []row
+	read:
 		for {
 			limit := chunk
+			batch := max(limit, readRows/limit*limit)
 			if req.MaxNodes > 0 {
 				limit = min(chunk, max(req.MaxNodes-sent, 1))
+				batch = limit
 			}
-			rows, err = f.read(ctx, tx, userID, after, limit, rows[:0])
+			rows, err = f.read(ctx, tx, userID, after, batch, rows[:0])
 			if err != nil {
 				return err
 			}
 			if len(rows) == 0 {
 				break
 			}
-			after = rows[len(rows)-1].seq
-			set := Set{}
-			for _, r := range rows {
-				if r.purged && !includePurged {
-					continue
+			// The batch is cut into sets of limit rows, as if each had
+			// been read on its own: a set shorter than limit is the last.
+			for start := 0; start < len(rows); start += limit {
+				group := rows[start:min(start+limit, len(rows))]
+				last := len(group) < limit
+				after = group[len(group)-1].seq
+				set := Set{}
+				for _, r := range group {
+					if r.purged && !includePurged {
+						continue
+					}
+					if f.Render != nil {
+						set.JSON = append(set.JSON, r.json)
+					} else {
+						set.Nodes = append(set.Nodes, r.node)
+					}
 				}
-				if f.Render != nil {
-					set.JSON = append(set.JSON, r.json)
-				} else {
-					set.Nodes = append(set.Nodes, r.node)
+				if set.Len() == 0 && !last {
+					continue // a chunk of skipped tombstones
+				}
+				cp := after
+				if last {
+					cp = current // nothing newer exists in this snapshot
+				}
+				set.Checkpoint, set.Reset = EncodeCheckpoint(u.Epoch, cp), reset && !emitted
+				if set.Nodes == nil && set.JSON == nil {
+					set.Nodes = []*drive.Node{}
+				}
+				if err := emit(set); err != nil {
+					return err
+				}
+				emitted = true
+				sent += set.Len()
+				if req.MaxNodes > 0 && sent >= req.MaxNodes && cp < current {
+					return nil
+				}
+				if last {
+					break read
 				}
 			}
-			if set.Len() == 0 && len(rows) == limit {
-				continue // a chunk of skipped tombstones
-			}
-			cp := after
-			if len(rows) < limit {
-				cp = current // last chunk: nothing newer exists in this snapshot
-			}
-			set.Checkpoint, set.Reset = EncodeCheckpoint(u.Epoch, cp), reset && !emitted
-			if set.Nodes == nil && set.JSON == nil {
-				set.Nodes = []*drive.Node{}
-			}
-			if err := emit(set); err != nil {
-				return err
-			}
-			emitted = true
-			sent += set.Len()
-			if req.MaxNodes > 0 && sent >= req.MaxNodes && cp < current {
-				return nil
-			}
-			if len(rows) < limit {
-				break
+			if len(rows) < batch {
+				break // the store has no more
 			}
 		}
 		if !emitted {

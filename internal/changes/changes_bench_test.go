@@ -2,6 +2,7 @@ package changes_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 // "wire" is the server's path: each node's stored JSON
 // (meta.Tx.ChangedWire); "nodes" reads and decodes every node's columns
 // (meta.Tx.Changed) and leaves the encoding to the caller, which costs
-// about as much again (httpapi's BenchmarkChangeSetJSON).
+// about as much again (httpapi's BenchmarkChangeSetJSON). Each runs with
+// the default chunkSize ("chunk=0") and with the largest (10,000).
 func BenchmarkStream(b *testing.B) {
 	ctx := context.Background()
 	cfg := app.Config{DataDir: b.TempDir()}
@@ -45,19 +47,21 @@ func BenchmarkStream(b *testing.B) {
 		{"wire", &changes.Feed{Meta: m, Render: httpapi.NodeWire}},
 		{"nodes", &changes.Feed{Meta: m}},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				got := 0
-				if _, err := bc.feed.Stream(ctx, u.ID, changes.Request{}, func(s changes.Set) error { got += s.Len(); return nil }); err != nil {
-					b.Fatal(err)
+		for _, chunk := range []int{0, changes.MaxChunkSize} {
+			b.Run(fmt.Sprintf("%s/chunk=%d", bc.name, chunk), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					got := 0
+					if _, err := bc.feed.Stream(ctx, u.ID, changes.Request{ChunkSize: chunk}, func(s changes.Set) error { got += s.Len(); return nil }); err != nil {
+						b.Fatal(err)
+					}
+					if got != n+1 {
+						b.Fatalf("streamed %d nodes, want %d", got, n+1)
+					}
 				}
-				if got != n+1 {
-					b.Fatalf("streamed %d nodes, want %d", got, n+1)
-				}
-			}
-			b.ReportMetric(float64(b.N*(n+1))/b.Elapsed().Seconds(), "nodes/s")
-		})
+				b.ReportMetric(float64(b.N*(n+1))/b.Elapsed().Seconds(), "nodes/s")
+			})
+		}
 	}
 }
 

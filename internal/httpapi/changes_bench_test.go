@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/clouddrive/clouddrive/acd"
 	"github.com/clouddrive/clouddrive/internal/bench"
+	"github.com/clouddrive/clouddrive/internal/changes"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/drivetest"
 	"github.com/clouddrive/clouddrive/internal/meta"
@@ -21,14 +23,15 @@ import (
 // through POST /changes on the embedded stores, over loopback HTTP; it
 // reports nodes/s. "read" discards the body (the server's side); "decode"
 // parses every line as a client does, on the same CPUs; "gzip" reads the
-// body compressed, as Go clients (go-acd, rclone) ask for it.
+// body compressed, as Go clients (go-acd, rclone) ask for it. Each runs
+// with the default chunkSize ("chunk=0") and with the largest (10,000).
 func BenchmarkChangesHTTP(b *testing.B) {
 	const n = 20000
 	s, tok, _ := seededServer(b, n)
 	hc := &http.Client{Transport: &http.Transport{DisableCompression: true, ReadBufferSize: 256 << 10}}
 	gz := &http.Client{Transport: &http.Transport{ReadBufferSize: 256 << 10}}
-	sync := func(b *testing.B, hc *http.Client, decode bool) int {
-		resp := authedDo(b, hc, tok, "POST", s.URL+"/drive/v1/changes", `{}`)
+	sync := func(b *testing.B, hc *http.Client, body string, decode bool) int {
+		resp := authedDo(b, hc, tok, "POST", s.URL+"/drive/v1/changes", body)
 		defer resp.Body.Close()
 		if !decode {
 			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
@@ -53,15 +56,18 @@ func BenchmarkChangesHTTP(b *testing.B) {
 		hc     *http.Client
 		decode bool
 	}{{"read", hc, false}, {"decode", hc, true}, {"gzip", gz, true}} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if got := sync(b, bc.hc, bc.decode); got != n+1 {
-					b.Fatalf("synced %d nodes, want %d", got, n+1)
+		for _, chunk := range []int{0, changes.MaxChunkSize} {
+			body := fmt.Sprintf(`{"chunkSize":%d}`, chunk)
+			b.Run(fmt.Sprintf("%s/chunk=%d", bc.name, chunk), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if got := sync(b, bc.hc, body, bc.decode); got != n+1 {
+						b.Fatalf("synced %d nodes, want %d", got, n+1)
+					}
 				}
-			}
-			b.ReportMetric(float64(b.N*(n+1))/b.Elapsed().Seconds(), "nodes/s")
-		})
+				b.ReportMetric(float64(b.N*(n+1))/b.Elapsed().Seconds(), "nodes/s")
+			})
+		}
 	}
 }
 
