@@ -324,7 +324,7 @@ func TestBrowser(t *testing.T) {
 
 	// Rename sea.png to beach.png, then move it to Archive.
 	b.do(tab, "rename",
-		click(chromedp.CSS(row("sea.png")+" input.check")),
+		tick("sea.png"),
 		click(chromedp.CSS(`#selbar [data-act=rename]`)),
 		chromedp.WaitVisible(chromedp.ID("dlg-input")),
 		chromedp.SetValue(chromedp.ID("dlg-input"), "beach.png"),
@@ -350,7 +350,7 @@ func TestBrowser(t *testing.T) {
 
 	// Trash sunset.png, find it in the trash, restore it.
 	b.do(tab, "trash",
-		click(chromedp.CSS(row("sunset.png")+" input.check")),
+		tick("sunset.png"),
 		click(chromedp.CSS(`#selbar [data-act=trash]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(row("sunset.png"))),
 		click(chromedp.ID("nav-trash")),
@@ -358,7 +358,7 @@ func TestBrowser(t *testing.T) {
 	)
 	b.shot(tab, "04-trash")
 	b.do(tab, "restore",
-		click(chromedp.CSS(row("sunset.png")+" input.check")),
+		tick("sunset.png"),
 		click(chromedp.CSS(`#selbar [data-act=restore]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(row("sunset.png"))),
 		click(chromedp.ID("nav-files")),
@@ -379,14 +379,14 @@ func TestBrowser(t *testing.T) {
 	b.do(tab, "keep both",
 		click(chromedp.ID("conflict-rename")),
 		chromedp.WaitVisible(chromedp.CSS(row("sunset (1).png"))),
-		click(chromedp.CSS(row("sunset (1).png")+" input.check")),
+		tick("sunset (1).png"),
 		click(chromedp.CSS(`#selbar [data-act=trash]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(row("sunset (1).png"))),
 	)
 
 	// Download sunset.png (through a temp link) and compare the bytes.
 	b.do(tab, "download",
-		click(chromedp.CSS(row("sunset.png")+" input.check")),
+		tick("sunset.png"),
 		click(chromedp.CSS(`#selbar [data-act=download]`)),
 	)
 	if got := waitFile(t, downloads, "sunset.png"); !bytes.Equal(got, sunset) {
@@ -408,8 +408,9 @@ func TestBrowser(t *testing.T) {
 	// Download the Photos folder as a zip.
 	b.do(tab, "download folder",
 		click(chromedp.CSS(`#crumbs button`)),
+		listed(),
 		chromedp.WaitVisible(chromedp.CSS(row("Photos"))),
-		click(chromedp.CSS(row("Photos")+" input.check")),
+		tick("Photos"),
 		click(chromedp.CSS(`#selbar [data-act=download]`)),
 	)
 	zipped := waitFile(t, downloads, "Photos.zip")
@@ -437,7 +438,7 @@ func TestBrowser(t *testing.T) {
 	if linksServed {
 		// Share beach.png and fetch the link without any session.
 		b.do(tab, "share",
-			click(chromedp.CSS(row("beach.png")+" input.check")),
+			tick("beach.png"),
 			click(chromedp.CSS(`#selbar [data-act=share]`)),
 			chromedp.WaitVisible(chromedp.ID("link-create")),
 			click(chromedp.ID("link-create")),
@@ -536,7 +537,7 @@ func TestBrowser(t *testing.T) {
 		// message, and "picked" timed out). So click once the row has
 		// its thumbnail, after which nothing redraws it.
 		chromedp.WaitVisible(chromedp.CSS(row("sunset.png")+` img.thumb-img[src^="blob:"]`)),
-		click(chromedp.CSS(row("sunset.png")+" input.check")),
+		tick("sunset.png"),
 		// Select is enabled once the selection is made; a click on
 		// it before then would do nothing.
 		poll(`document.getElementById('sel-count').textContent === '1 selected' && !document.getElementById('choose').disabled`),
@@ -604,6 +605,29 @@ func click[S chromedp.Selectable](sel S, opts ...chromedp.QueryOption) chromedp.
 			}
 		}
 		return chromedp.Void{}, err
+	}
+}
+
+// tick checks the checkbox of the row named name with the mouse, and
+// clicks again while the box stays unchecked: a listing that re-renders
+// (a reload after uploads, a thumbnail that arrived) between the press
+// and the release loses the click.
+func tick(name string) chromedp.Action[chromedp.Void] {
+	sel := row(name) + " input.check"
+	checked := `(document.querySelector(` + jsString(sel) + `) || {}).checked === true`
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for range 5 {
+			if _, err := click(chromedp.CSS(sel))(ctx, t); err != nil {
+				return chromedp.Void{}, err
+			}
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_, err := chromedp.Poll[bool](checked)(pctx, t)
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				return chromedp.Void{}, err
+			}
+		}
+		return chromedp.Void{}, fmt.Errorf("the checkbox of %s stays unchecked after 5 clicks", name)
 	}
 }
 

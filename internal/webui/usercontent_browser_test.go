@@ -423,7 +423,7 @@ func TestUserContentBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(row("meadow.png")+` img.thumb-img[src^="blob:"]`)),
 	)
 	b.do(b.ctx, "download from the content origin",
-		click(chromedp.CSS(row("meadow.png")+" input.check")),
+		tick("meadow.png"),
 		click(chromedp.CSS(`#selbar [data-act=download]`)),
 	)
 	var picLink string
