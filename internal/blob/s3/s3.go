@@ -329,6 +329,35 @@ func (s *Store) Put(ctx context.Context, r io.Reader, check blob.Check) (blob.In
 // temp object: first holds n bytes already read (not yet hashed), extra
 // the bytes read after it. Every part goes to the hash pipe p and, at the
 // same time, to UploadPart.
+// abortRecheck are the pauses after which abortUpload looks for the
+// upload again.
+var abortRecheck = []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, 900 * time.Millisecond}
+
+// abortUpload aborts the multipart upload id of key, even when ctx has
+// ended, so that no parts linger. A part whose upload was still running
+// on the server when the abort came may be stored after it, which brings
+// the upload back (AWS documents that an abort may have to be repeated;
+// versitygw lists such an upload again): so after a pause it asks
+// ListParts, and aborts again while the upload is still there. What even
+// that leaves, SweepUploads collects.
+func (s *Store) abortUpload(ctx context.Context, key string, id *string) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	in := &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &key, UploadId: id}
+	_, _ = s.client.AbortMultipartUpload(actx, in)
+	for _, d := range abortRecheck {
+		select {
+		case <-actx.Done():
+			return
+		case <-time.After(d):
+		}
+		if _, err := s.client.ListParts(actx, &s3.ListPartsInput{Bucket: &s.bucket, Key: &key, UploadId: id}); err != nil {
+			return // gone (NoSuchUpload), or the store cannot tell: the sweep has the rest
+		}
+		_, _ = s.client.AbortMultipartUpload(actx, in)
+	}
+}
+
 func (s *Store) putMultipart(ctx context.Context, r io.Reader, ring *hashpipe.Ring, p *hashpipe.Pipe, first *hashpipe.Chunk, n int, extra []byte, check blob.Check) (blob.Info, error) {
 	const op = "s3.Put"
 	tmp := s.tmpName(newID())
@@ -343,10 +372,7 @@ func (s *Store) putMultipart(ctx context.Context, r io.Reader, ring *hashpipe.Ri
 	completed := false
 	defer func() {
 		if !completed {
-			// Abort even when ctx is cancelled, so no parts linger.
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			_, _ = s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &tmp, UploadId: uploadID})
+			s.abortUpload(ctx, tmp, uploadID)
 		}
 	}()
 
@@ -473,9 +499,7 @@ func (s *Store) copyObject(ctx context.Context, src, dst string, size int64) err
 	done := false
 	defer func() {
 		if !done {
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			_, _ = s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &dst, UploadId: created.UploadId})
+			s.abortUpload(ctx, dst, created.UploadId)
 		}
 	}()
 	var parts []types.CompletedPart
