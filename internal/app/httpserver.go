@@ -48,7 +48,7 @@ func (a *App) HTTPServer(l httpguard.Limits, errorLog *log.Logger) *http.Server 
 	g := &httpguard.Guard{
 		Limits: l,
 		Authenticated: func(r *http.Request) bool {
-			return a.hasToken(r, known) || a.OAuth.SignedIn(r)
+			return a.hasToken(r, known) || a.signedIn(r, known)
 		},
 		Upload:  isUpload,
 		Exempt:  isHealthCheck,
@@ -95,6 +95,27 @@ func (a *App) hasToken(r *http.Request, c *tokenCache) bool {
 		return true
 	}
 	if _, err := a.Tokens.Authenticate(r.Context(), tok); err != nil {
+		return false
+	}
+	c.add(key, now)
+	return true
+}
+
+// signedIn reports whether r carries the session cookie of a signed-in
+// user, remembered like a token: a cookie that is signed but whose user
+// signed out, was disabled or deleted does not count (it did before: the
+// cookie's signature alone let it past the cap), and a valid one is
+// looked up once per tokenCacheTTL.
+func (a *App) signedIn(r *http.Request, c *tokenCache) bool {
+	key, ok := a.OAuth.SessionKey(r)
+	if !ok {
+		return false
+	}
+	now := time.Now()
+	if c.known(key, now) {
+		return true
+	}
+	if !a.OAuth.SignedIn(r) {
 		return false
 	}
 	c.add(key, now)

@@ -246,12 +246,25 @@ func (s *Server) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// SignedIn reports whether r carries the valid session cookie (correctly
-// signed, not expired) of a signed-in user. The user is not looked up: it
-// is cheap enough to classify every request (package httpguard).
-func (s *Server) SignedIn(r *http.Request) bool {
+// SessionKey returns a key naming the signed-in session r's cookie
+// carries (correctly signed, not expired, with a user), and false when it
+// carries none. It reads no store, so it is cheap enough for every request;
+// whether the session still counts is SignedIn's question.
+func (s *Server) SessionKey(r *http.Request) (string, bool) {
 	sess := s.readSession(r)
-	return sess != nil && sess.UserID != ""
+	if sess == nil || sess.UserID == "" {
+		return "", false
+	}
+	return "session\x00" + sess.UserID + "\x00" + sess.Gen, true
+}
+
+// SignedIn reports whether r carries the session cookie of a user who is
+// signed in: a valid cookie (SessionKey) whose user exists, is not
+// disabled and has not signed out since (the session generation is
+// current). It reads the store.
+func (s *Server) SignedIn(r *http.Request) bool {
+	u, err := s.sessionUser(r.Context(), s.readSession(r))
+	return err == nil && u != nil
 }
 
 // Handler returns a handler serving only the OAuth endpoints; other paths

@@ -2,6 +2,7 @@ package oauth_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -61,6 +62,17 @@ func TestSignOut(t *testing.T) {
 		t.Fatal("no session cookie after sign-in")
 	}
 
+	// What the server's guard asks of every request (the cap on
+	// unauthenticated requests): the cookie counts while it is current.
+	withCookie := func(c *http.Cookie) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, e.URL+"/drive/v1/account/info", nil)
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		return r
+	}
+	if _, ok := e.App.OAuth.SessionKey(withCookie(old)); !ok || !e.App.OAuth.SignedIn(withCookie(old)) {
+		t.Errorf("a signed-in session cookie: SessionKey ok %v, SignedIn %v; want both", ok, e.App.OAuth.SignedIn(withCookie(old)))
+	}
+
 	if p := alice.get(e.URL + "/ap/signout"); p.Status != http.StatusMethodNotAllowed || p.Header.Get("Allow") != "POST" {
 		t.Errorf("GET /ap/signout: %d Allow %q, want 405 and POST", p.Status, p.Header.Get("Allow"))
 	}
@@ -79,6 +91,9 @@ func TestSignOut(t *testing.T) {
 	thief.c.Jar.SetCookies(u, []*http.Cookie{{Name: old.Name, Value: old.Value, Path: "/"}})
 	if p := thief.get(authURL); !isLogin(p) {
 		t.Errorf("the old cookie replayed after sign-out still signs in: %d\n%s", p.Status, p.Body)
+	}
+	if e.App.OAuth.SignedIn(withCookie(old)) {
+		t.Error("SignedIn accepts the old cookie after sign-out: it would still pass the cap on unauthenticated requests")
 	}
 	if p := aliceElsewhere.get(authURL); !isLogin(p) {
 		t.Errorf("alice's other browser is still signed in after sign-out: %d", p.Status)
