@@ -1,9 +1,13 @@
 package upload_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -121,5 +125,68 @@ func TestReplicas(t *testing.T) {
 	}
 	if h := c2.do("HEAD", stale, nil, nil); h.StatusCode != http.StatusNotFound {
 		t.Fatalf("HEAD of expired upload = %d", h.StatusCode)
+	}
+}
+
+// TestReplicaInterruptsStalledRequest: a PATCH stalled on one replica (its
+// client's network went away without closing the connection, so nothing
+// tells that replica) holds the upload's lock there. A resume on the
+// other replica asks it to let go (a PostgreSQL notification): the
+// stalled request is answered, and the resume finishes, instead of
+// waiting for the lock timeout and getting 503.
+func TestReplicaInterruptsStalledRequest(t *testing.T) {
+	dir := t.TempDir()
+	r1 := drivetest.New(t, drivetest.Options{DataDir: dir, Stores: "postgres+s3"})
+	r2 := drivetest.New(t, drivetest.Options{DataDir: dir, Stores: "postgres+s3"})
+	tok := foreverToken(t, r1, "alice")
+	c1, c2 := tus{t: t, base: r1.URL, tok: tok}, tus{t: t, base: r2.URL, tok: tok}
+	on2 := func(loc string) string { return r2.URL + strings.TrimPrefix(loc, r1.URL) }
+	data := testbytes.Random(300_000, 11)
+	loc := c1.mustCreate(int64(len(data)), map[string]string{"name": "stalled.bin", "md5": md5hex(data)})
+	if resp := c1.patch(loc, 0, data[:100_000], nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PATCH on r1 = %d %s", resp.StatusCode, body(resp))
+	}
+
+	// The stalled request: headers and 1,000 bytes of the rest, then
+	// nothing, the connection left open.
+	u, _ := url.Parse(on2(loc))
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "PATCH %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nTus-Resumable: 1.0.0\r\n"+
+		"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 100000\r\nContent-Length: %d\r\n\r\n",
+		u.Path, u.Host, tok, len(data)-100_000)
+	if _, err := conn.Write(data[100_000:101_000]); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan int, 1)
+	go func() {
+		_ = conn.SetReadDeadline(time.Now().Add(time.Minute))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	time.Sleep(500 * time.Millisecond) // r2 takes the lock and reads the body
+
+	resp := c1.resume(loc, data, 100_000)
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Clouddrive-Node-Id") == "" {
+		t.Fatalf("resume on r1 = %d %s", resp.StatusCode, body(resp))
+	}
+	if _, got := c2.node(resp.Header.Get("Clouddrive-Node-Id")); !bytes.Equal(got, data) {
+		t.Fatal("content read on r2 differs")
+	}
+	select {
+	case st := <-answered:
+		if st != http.StatusLocked {
+			t.Errorf("the stalled request on r2 was answered %d, want 423 (interrupted by r1)", st)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the stalled request on r2 was never answered")
 	}
 }

@@ -296,9 +296,7 @@ func TestBrowser(t *testing.T) {
 	// Upload two images through the file input into Photos.
 	// By keyboard: from Archive down to Photos, Enter opens it.
 	b.do(tab, "open Photos",
-		chromedp.Focus(chromedp.CSS(row("Archive")+" .name")),
-		chromedp.KeyEvent(kb.ArrowDown),
-		poll(`document.activeElement.closest('[role=listitem]').dataset.name === 'Photos'`),
+		focusDown("Archive", "Photos"),
 		chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(chromedp.CSS(`#crumbs [aria-current="page"]`)),
 		poll(`document.querySelector('#crumbs [aria-current="page"]').textContent === 'Photos'`),
@@ -605,6 +603,34 @@ func click[S chromedp.Selectable](sel S, opts ...chromedp.QueryOption) chromedp.
 			}
 		}
 		return chromedp.Void{}, err
+	}
+}
+
+// focusDown focuses the row named from and moves the focus one row down
+// with the arrow key, until the row named to has it: a listing that
+// re-renders (the reload after a new folder) in between drops the focus,
+// or the node the focus was aimed at, and the keys then go nowhere.
+func focusDown(from, to string) chromedp.Action[chromedp.Void] {
+	has := `((document.activeElement && document.activeElement.closest('[role=listitem]')) || {dataset: {}}).dataset.name === ` + jsString(to)
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		for range 5 {
+			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			if _, err = listed()(pctx, t); err == nil {
+				_, err = chromedp.Focus(chromedp.CSS(row(from)+" .name"))(pctx, t)
+			}
+			if err == nil {
+				_, err = chromedp.KeyEvent(kb.ArrowDown)(pctx, t)
+			}
+			if err == nil {
+				_, err = chromedp.Poll[bool](has)(pctx, t)
+			}
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				return chromedp.Void{}, err
+			}
+		}
+		return chromedp.Void{}, fmt.Errorf("focus from %s down to %s: %w", from, to, err)
 	}
 }
 
