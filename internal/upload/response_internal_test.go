@@ -1,7 +1,9 @@
 package upload
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -45,5 +47,32 @@ func TestTusErrorsInAPIFormat(t *testing.T) {
 		if c.status == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") == "" {
 			t.Errorf("%s: no Retry-After", c.err.ErrorCode)
 		}
+	}
+}
+
+// timeoutLock is a lock another request never lets go of.
+type timeoutLock struct{}
+
+func (timeoutLock) Lock(context.Context, func()) error { return tusd.ErrLockTimeout }
+func (timeoutLock) Unlock() error                      { return nil }
+
+// TestLockTimeoutOnHead: a lock timeout is 503 with Retry-After also for
+// a HEAD, whose reply carries no error code to map (tusd's own status for
+// it is 500, a server failure).
+func TestLockTimeoutOnHead(t *testing.T) {
+	err := busyLock{timeoutLock{}}.Lock(t.Context(), func() {})
+	var te tusd.Error
+	if !errors.As(err, &te) || !errors.Is(err, tusd.ErrLockTimeout) || te.HTTPResponse.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("busyLock.Lock = %v, want ERR_LOCK_TIMEOUT with 503", err)
+	}
+	rec := httptest.NewRecorder()
+	w := &response{ResponseWriter: rec, r: httptest.NewRequest("HEAD", "/cdproxy/uploads/x", nil), h: &Handler{}}
+	for k, v := range te.HTTPResponse.Header {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(te.HTTPResponse.StatusCode) // tusd sends a HEAD no body
+	w.flush()
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || rec.Body.Len() != 0 {
+		t.Errorf("HEAD after a lock timeout = %d %v %q, want 503 with Retry-After and no body", rec.Code, rec.Header(), rec.Body)
 	}
 }

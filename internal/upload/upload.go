@@ -138,10 +138,11 @@ func New(cfg Config) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	locker := cfg.Locker
-	if locker == nil {
-		locker = memorylocker.New()
+	var locker tusd.Locker = memorylocker.New()
+	if cfg.Locker != nil {
+		locker = cfg.Locker
 	}
+	locker = busyLocker{locker}
 	// The composer offers neither concatenation nor deferred lengths:
 	// Upload-Length is required at creation.
 	composer := tusd.NewStoreComposer()
@@ -571,6 +572,34 @@ func (w *response) base() string {
 	return scheme + "://" + w.r.Host + BasePath
 }
 
+// errLockBusy is tusd's lock timeout with the status it means: another
+// request still holds the upload, so try again (503), not a server
+// failure (tusd's 500, which is all a HEAD reply would carry).
+var errLockBusy = tusd.NewError("ERR_LOCK_TIMEOUT", "failed to acquire lock before timeout", http.StatusServiceUnavailable)
+
+// busyLocker gives its locks' timeouts errLockBusy's status.
+type busyLocker struct{ tusd.Locker }
+
+func (l busyLocker) NewLock(id string) (tusd.Lock, error) {
+	k, err := l.Locker.NewLock(id)
+	if err != nil {
+		return nil, err
+	}
+	return busyLock{k}, nil
+}
+
+type busyLock struct{ lock tusd.Lock }
+
+func (k busyLock) Unlock() error { return k.lock.Unlock() }
+
+func (k busyLock) Lock(ctx context.Context, requestRelease func()) error {
+	err := k.lock.Lock(ctx, requestRelease)
+	if errors.Is(err, tusd.ErrLockTimeout) {
+		return errLockBusy
+	}
+	return err
+}
+
 // fail writes err as the API's error reply.
 func (w *response) fail(err error) {
 	status, hdr, body := w.h.render(w.r.Context(), err)
@@ -614,6 +643,9 @@ func (w *response) flush() {
 		// As the rest of the API: details in the log (tusd logs them), not
 		// in the reply.
 		code, msg = "", "Internal failure"
+	}
+	if w.errCode == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1") // a HEAD's reply has no code to go by
 	}
 	if msg == "" {
 		msg = statusText(w.errCode)
