@@ -4,14 +4,9 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
-	"github.com/clouddrive/clouddrive/internal/app"
-	"github.com/clouddrive/clouddrive/internal/bench"
 	"github.com/clouddrive/clouddrive/internal/changes"
-	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/httpapi"
-	"github.com/clouddrive/clouddrive/internal/meta"
 )
 
 // BenchmarkStream reads the full feed of a 20,000-node account from
@@ -23,23 +18,8 @@ import (
 // the default chunkSize ("chunk=0") and with the largest (10,000).
 func BenchmarkStream(b *testing.B) {
 	ctx := context.Background()
-	cfg := app.Config{DataDir: b.TempDir()}
-	m, err := app.OpenMeta(ctx, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
-	if _, err := app.AdminToken(ctx, cfg, m, "bench", 0); err != nil {
-		b.Fatal(err)
-	}
-	var u *drive.User
-	if err := m.View(ctx, func(tx meta.Tx) error { u, err = tx.UserByName(ctx, "bench"); return err }); err != nil {
-		b.Fatal(err)
-	}
 	const n = 20000
-	if _, err := bench.Seed(ctx, m, u.ID, u.RootID, n, time.Now()); err != nil {
-		b.Fatal(err)
-	}
+	m, u, _ := seededStore(b, n)
 	for _, bc := range []struct {
 		name string
 		feed *changes.Feed

@@ -5,10 +5,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
-	"github.com/clouddrive/clouddrive/internal/app"
-	"github.com/clouddrive/clouddrive/internal/bench"
 	"github.com/clouddrive/clouddrive/internal/changes"
 	"github.com/clouddrive/clouddrive/internal/drive"
 	"github.com/clouddrive/clouddrive/internal/httpapi"
@@ -23,23 +20,7 @@ import (
 // a set boundary at the end of a batch or beside it.
 func TestStreamSets(t *testing.T) {
 	ctx := context.Background()
-	cfg := app.Config{DataDir: t.TempDir()}
-	m, err := app.OpenMeta(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if _, err := app.AdminToken(ctx, cfg, m, "u", 0); err != nil {
-		t.Fatal(err)
-	}
-	var u *drive.User
-	if err := m.View(ctx, func(tx meta.Tx) error { u, err = tx.UserByName(ctx, "u"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	ids, err := bench.Seed(ctx, m, u.ID, u.RootID, 9000, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, u, ids := seededStore(t, 9000)
 	// Purge a run of 1,200 nodes in the middle (it covers whole sets of
 	// 500), and every 7th node of the rest of the first half.
 	var purge []string
@@ -47,7 +28,7 @@ func TestStreamSets(t *testing.T) {
 	for i := 0; i < 3000; i += 7 {
 		purge = append(purge, ids[i])
 	}
-	err = m.Update(ctx, func(tx meta.Tx) error {
+	err := m.Update(ctx, func(tx meta.Tx) error {
 		for _, id := range purge {
 			n, err := tx.Node(ctx, u.ID, id)
 			if err != nil {
