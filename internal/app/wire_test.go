@@ -38,7 +38,7 @@ func TestOpenBackfillsWire(t *testing.T) {
 		t.Helper()
 		n := 0
 		err := m.View(ctx, func(tx meta.Tx) error {
-			rows, err := tx.ChangedWire(ctx, u.ID, -1, 100)
+			rows, err := tx.ChangedWire(ctx, u.ID, -1, 100, nil)
 			if len(rows) != 4 {
 				t.Errorf("ChangedWire returned %d rows, want 4", len(rows))
 			}

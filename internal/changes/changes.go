@@ -77,7 +77,8 @@ const readRows = 4000
 // Set is one emitted change set. Without a Feed.Render, Nodes holds its
 // nodes; with one, JSON holds each node's rendering instead (the bytes
 // the metadata store keeps, or Render's output for a node it has none
-// for) and Nodes is nil.
+// for) and Nodes is nil. The bytes of JSON are valid only during the
+// call of emit that receives the set: the next read reuses them.
 type Set struct {
 	Checkpoint string
 	Reset      bool
@@ -136,7 +137,8 @@ type row struct {
 // emit for each (at least one, even when nothing changed), after waiting
 // up to req.Wait for a change. It returns complete=false when it stopped
 // because of MaxNodes, in which case the client is expected to call again
-// from the last checkpoint.
+// from the last checkpoint. emit must not keep a Set's JSON bytes after
+// it returns.
 func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func(Set) error) (complete bool, err error) {
 	from := parseCheckpoint(req.Checkpoint)
 	if err := f.wait(ctx, userID, from, req.Wait); err != nil {
@@ -167,6 +169,9 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 		sent := 0
 		emitted := false
 		var rows []row
+		// The rows of one read are emitted before the next read, which
+		// reuses their memory.
+		var buf meta.WireBuf
 	read:
 		for {
 			limit := chunk
@@ -175,7 +180,7 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 				limit = min(chunk, max(req.MaxNodes-sent, 1))
 				batch = limit
 			}
-			rows, err = f.read(ctx, tx, userID, after, batch, rows[:0])
+			rows, err = f.read(ctx, tx, userID, after, batch, rows[:0], &buf)
 			if err != nil {
 				return err
 			}
@@ -239,8 +244,9 @@ func (f *Feed) Stream(ctx context.Context, userID string, req Request, emit func
 
 // read returns the next chunk of up to limit nodes after change number
 // after, appended to rows: nodes (Render unset), or their stored
-// renderings with the missing ones rendered here from the same rows.
-func (f *Feed) read(ctx context.Context, tx Tx, userID string, after int64, limit int, rows []row) ([]row, error) {
+// renderings with the missing ones rendered here from the same rows,
+// in buf's memory (valid until the next read with buf).
+func (f *Feed) read(ctx context.Context, tx Tx, userID string, after int64, limit int, rows []row, buf *meta.WireBuf) ([]row, error) {
 	if f.Render == nil {
 		nodes, err := tx.Changed(ctx, userID, after, limit)
 		if err != nil {
@@ -251,7 +257,7 @@ func (f *Feed) read(ctx context.Context, tx Tx, userID string, after int64, limi
 		}
 		return rows, nil
 	}
-	wire, err := tx.ChangedWire(ctx, userID, after, limit)
+	wire, err := tx.ChangedWire(ctx, userID, after, limit, buf)
 	if err != nil {
 		return nil, err
 	}

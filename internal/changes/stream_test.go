@@ -72,7 +72,14 @@ func TestStreamSets(t *testing.T) {
 				want := oneSetAtATime(t, m, u, tc.req)
 				for _, f := range []*changes.Feed{feed, plain} {
 					var got []changes.Set
-					complete, err := f.Stream(ctx, u.ID, tc.req, func(s changes.Set) error { got = append(got, s); return nil })
+					complete, err := f.Stream(ctx, u.ID, tc.req, func(s changes.Set) error {
+						// The JSON bytes are the feed's until emit returns.
+						for i, j := range s.JSON {
+							s.JSON[i] = bytes.Clone(j)
+						}
+						got = append(got, s)
+						return nil
+					})
 					if err != nil || !complete {
 						t.Fatalf("Stream: complete %v, %v", complete, err)
 					}

@@ -136,7 +136,7 @@ func TestChangesWireBytes(t *testing.T) {
 	}
 	missing := 0
 	err = a.Meta.View(ctx, func(tx meta.Tx) error {
-		rows, err := tx.ChangedWire(ctx, p.UserID, -1, 100)
+		rows, err := tx.ChangedWire(ctx, p.UserID, -1, 100, nil)
 		for _, r := range rows {
 			if r.JSON == nil {
 				missing++

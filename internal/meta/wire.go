@@ -18,7 +18,36 @@ type WireTx interface {
 	// ChangedWire returns up to limit nodes of userID with ChangeSeq >
 	// after, ordered by ChangeSeq, PURGED tombstones included: the rows
 	// of Changed, with each node's stored rendering instead of the node.
-	ChangedWire(ctx context.Context, userID string, after int64, limit int) ([]WireNode, error)
+	// With buf, the rows and their JSON are built in buf's memory, and
+	// stay valid only until the next call with the same buf; with nil,
+	// in memory of their own.
+	ChangedWire(ctx context.Context, userID string, after int64, limit int, buf *WireBuf) ([]WireNode, error)
+}
+
+// WireBuf is memory that successive ChangedWire calls reuse: a full
+// sync reads a million rows chunk by chunk, and allocating each chunk's
+// rows and JSON anew kept the garbage collector busy (reused, a full
+// sync of 1M nodes over HTTP with the default chunkSize ran at 249,000
+// to 264,000 nodes/s against 226,000 to 253,000, alternating builds).
+type WireBuf struct {
+	rows  []WireNode
+	arena []byte
+}
+
+// Take returns buf's rows and arena emptied (nil for a nil buf), for a
+// store's ChangedWire.
+func (buf *WireBuf) Take() ([]WireNode, []byte) {
+	if buf == nil {
+		return nil, nil
+	}
+	return buf.rows[:0], buf.arena[:0]
+}
+
+// Keep stores what a ChangedWire call built for the next call to reuse.
+func (buf *WireBuf) Keep(rows []WireNode, arena []byte) {
+	if buf != nil {
+		buf.rows, buf.arena = rows, arena
+	}
 }
 
 // WireBackfiller is implemented by stores that keep renderings: it

@@ -49,7 +49,7 @@ func RunWire(t *testing.T, newStore func(t *testing.T) WireStore, render meta.Wi
 func checkWire(t *testing.T, s meta.Store, render meta.WireFunc, userID, after string) (missing int) {
 	t.Helper()
 	view(t, s, func(ctx context.Context, tx meta.Tx) error {
-		rows, err := tx.ChangedWire(ctx, userID, -1, 1000)
+		rows, err := tx.ChangedWire(ctx, userID, -1, 1000, nil)
 		if err != nil {
 			return err
 		}
@@ -280,7 +280,7 @@ func CheckWireMigration(t *testing.T, s WireStore, db *sql.DB, render meta.WireF
 		out := make([][]meta.WireNode, len(users))
 		view(t, s, func(ctx context.Context, tx meta.Tx) error {
 			for i, id := range users {
-				rows, err := tx.ChangedWire(ctx, id, -1, 100000)
+				rows, err := tx.ChangedWire(ctx, id, -1, 100000, nil)
 				if err != nil {
 					return err
 				}

@@ -65,7 +65,7 @@ func TestWireStaleAfterOldWriter(t *testing.T) {
 		t.Helper()
 		var out []byte
 		err := s.View(ctx, func(tx meta.Tx) error {
-			rows, err := tx.ChangedWire(ctx, u.ID, 1, 10)
+			rows, err := tx.ChangedWire(ctx, u.ID, 1, 10, nil)
 			if err != nil {
 				return err
 			}

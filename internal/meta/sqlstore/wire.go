@@ -123,10 +123,12 @@ const (
 // a row gets no JSON (the caller renders that node); a row without a node
 // (left by an older server's write) is skipped. A join would look every
 // row up in node_feed by its key instead, which costs more than the read.
-func (t *tx) ChangedWire(ctx context.Context, userID string, after int64, limit int) ([]meta.WireNode, error) {
+func (t *tx) ChangedWire(ctx context.Context, userID string, after int64, limit int, buf *meta.WireBuf) ([]meta.WireNode, error) {
 	const op = "meta.ChangedWire"
-	out, err := t.changedSeqs(ctx, userID, after, limit)
+	out, arena := buf.Take()
+	out, err := t.changedSeqs(ctx, userID, after, limit, out)
 	if err != nil || len(out) == 0 {
+		buf.Keep(out, arena)
 		return out, drive.Wrap(op, err)
 	}
 	rows, err := t.query(ctx, feedRangeSQL, userID, after, out[len(out)-1].ChangeSeq)
@@ -134,9 +136,12 @@ func (t *tx) ChangedWire(ctx context.Context, userID string, after int64, limit 
 		return nil, drive.Wrap(op, err)
 	}
 	defer rows.Close()
-	// One buffer holds the chunk's JSON: one allocation per chunk, not per
-	// node. A slice keeps pointing into the old array when it grows.
-	arena := make([]byte, 0, len(out)*512)
+	// One buffer holds the chunk's JSON (buf's, reused by the next call):
+	// one allocation per chunk at most, not per node. A slice keeps
+	// pointing into the old array when it grows.
+	if need := len(out) * 512; cap(arena) < need {
+		arena = make([]byte, 0, need)
+	}
 	var wire sql.RawBytes
 	var seq, purged int64
 	i := 0
@@ -154,17 +159,21 @@ func (t *tx) ChangedWire(ctx context.Context, userID string, after int64, limit 
 		arena = append(arena, wire...)
 		out[i].JSON, out[i].Purged = arena[start:len(arena):len(arena)], purged != 0
 	}
+	buf.Keep(out, arena)
 	return out, drive.Wrap(op, rows.Err())
 }
 
 // changedSeqs returns the first part of ChangedWire: the change numbers.
-func (t *tx) changedSeqs(ctx context.Context, userID string, after int64, limit int) ([]meta.WireNode, error) {
+// The rows are appended to out.
+func (t *tx) changedSeqs(ctx context.Context, userID string, after int64, limit int, out []meta.WireNode) ([]meta.WireNode, error) {
 	rows, err := t.query(ctx, changedSeqsSQL, userID, after, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]meta.WireNode, 0, min(limit, 1024))
+	if out == nil {
+		out = make([]meta.WireNode, 0, min(limit, 1024))
+	}
 	for rows.Next() {
 		var w meta.WireNode
 		if err := rows.Scan(&w.ChangeSeq); err != nil {
