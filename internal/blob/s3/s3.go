@@ -325,10 +325,6 @@ func (s *Store) Put(ctx context.Context, r io.Reader, check blob.Check) (blob.In
 	return info, nil
 }
 
-// putMultipart streams the rest of a Put into a multipart upload of a
-// temp object: first holds n bytes already read (not yet hashed), extra
-// the bytes read after it. Every part goes to the hash pipe p and, at the
-// same time, to UploadPart.
 // abortRecheck are the pauses after which abortUpload looks for the
 // upload again.
 var abortRecheck = []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, 900 * time.Millisecond}
@@ -358,6 +354,10 @@ func (s *Store) abortUpload(ctx context.Context, key string, id *string) {
 	}
 }
 
+// putMultipart streams the rest of a Put into a multipart upload of a
+// temp object: first holds n bytes already read (not yet hashed), extra
+// the bytes read after it. Every part goes to the hash pipe p and, at the
+// same time, to UploadPart.
 func (s *Store) putMultipart(ctx context.Context, r io.Reader, ring *hashpipe.Ring, p *hashpipe.Pipe, first *hashpipe.Chunk, n int, extra []byte, check blob.Check) (blob.Info, error) {
 	const op = "s3.Put"
 	tmp := s.tmpName(newID())
