@@ -2,8 +2,6 @@ package upload
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
@@ -14,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
+
+	"github.com/clouddrive/clouddrive/internal/drive"
 )
 
 // PgLocker locks uploads across replicas with PostgreSQL session
@@ -76,7 +76,7 @@ func NewPgLocker(ctx context.Context, dsn string) (*PgLocker, error) {
 	}
 	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	l := &PgLocker{pool: pool, local: memorylocker.New(), Poll: 100 * time.Millisecond,
-		held: map[string]func(){}, self: newSelfID(), stop: stop, done: make(chan struct{})}
+		held: map[string]func(){}, self: drive.NewID(), stop: stop, done: make(chan struct{})}
 	go l.listen(lctx, cfg.ConnConfig.Copy())
 	return l, nil
 }
@@ -122,13 +122,6 @@ func (l *PgLocker) release(key string) {
 	if f != nil {
 		f() // tusd's requestRelease: cancels that request; a no-op after the first call
 	}
-}
-
-// newSelfID returns a random id for a PgLocker.
-func newSelfID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // NewLock implements tusd.Locker.

@@ -629,7 +629,6 @@ func (w *response) flush() {
 		// Another request (perhaps on another replica) still holds the
 		// upload: the client should try again, as after any 503.
 		w.errCode, msg = http.StatusServiceUnavailable, "another request for this upload is still running; try again"
-		w.Header().Set("Retry-After", "1")
 	}
 	if code == "UPLOAD_INTERRUPTED" {
 		// tusd's 400 for a request whose upload another request took
@@ -645,7 +644,9 @@ func (w *response) flush() {
 		code, msg = "", "Internal failure"
 	}
 	if w.errCode == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", "1") // a HEAD's reply has no code to go by
+		// Every 503 says when to try again: a lock timeout above, and
+		// one on a HEAD, whose reply has no code to go by.
+		w.Header().Set("Retry-After", "1")
 	}
 	if msg == "" {
 		msg = statusText(w.errCode)
