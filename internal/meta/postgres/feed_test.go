@@ -5,7 +5,6 @@ import (
 
 	"github.com/clouddrive/clouddrive/internal/httpapi"
 	"github.com/clouddrive/clouddrive/internal/meta/metatest"
-	"github.com/clouddrive/clouddrive/internal/meta/postgres/pgtest"
 )
 
 // TestFeedMigration rolls the schema back to before node_feed (migration
@@ -13,13 +12,7 @@ import (
 // over a filled database: the migration moves every rendering into
 // node_feed and leaves nodes.wire empty.
 func TestFeedMigration(t *testing.T) {
-	pgtest.BaseDSN(t)
-	ctx := t.Context()
-	s, err := Open(ctx, pgtest.Schema(t))
-	if err != nil {
-		t.Fatalf("Open error: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openSchema(t)
 	s.SetWire(httpapi.NodeWire)
 	metatest.CheckWireMigration(t, s, s.Write, httpapi.NodeWire, func(t *testing.T, between func(t *testing.T)) {
 		redoMigrations(t, s, 11, between)

@@ -132,14 +132,23 @@ func redact(err error) error {
 	return err
 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
+// provider returns the migrations of this store on db.
+func provider(db *sql.DB) (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(schemaLocker{}))
 	if err != nil {
-		return fmt.Errorf("postgres: migrations: %w", err)
+		return nil, fmt.Errorf("postgres: migrations: %w", err)
+	}
+	return p, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := provider(db)
+	if err != nil {
+		return err
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)

@@ -4,19 +4,12 @@ import (
 	"testing"
 
 	"github.com/clouddrive/clouddrive/internal/meta/metatest"
-	"github.com/clouddrive/clouddrive/internal/meta/postgres/pgtest"
 )
 
 // TestUsedBytesBackfill rolls the schema back to before the used-space
 // counter (migration 00007_used_bytes) and up again over a filled
 // database, so the counter comes from the migration's backfill alone.
 func TestUsedBytesBackfill(t *testing.T) {
-	pgtest.BaseDSN(t)
-	ctx := t.Context()
-	s, err := Open(ctx, pgtest.Schema(t))
-	if err != nil {
-		t.Fatalf("Open error: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openSchema(t)
 	metatest.CheckBackfill(t, s, func(t *testing.T) { redoMigrations(t, s, 6, nil) })
 }

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/clouddrive/clouddrive/internal/httpapi"
@@ -13,12 +12,7 @@ import (
 // over a filled database: the migration moves every rendering into
 // node_feed and leaves nodes.wire empty.
 func TestFeedMigration(t *testing.T) {
-	ctx := t.Context()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
-	if err != nil {
-		t.Fatalf("Open error: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openTemp(t)
 	s.SetWire(httpapi.NodeWire)
 	metatest.CheckWireMigration(t, s, s.Write, httpapi.NodeWire, func(t *testing.T, between func(t *testing.T)) {
 		redoMigrations(t, s, 10, between)

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/clouddrive/clouddrive/internal/meta/metatest"
@@ -11,11 +10,6 @@ import (
 // counter (migration 00006_used_bytes) and up again over a filled
 // database, so the counter comes from the migration's backfill alone.
 func TestUsedBytesBackfill(t *testing.T) {
-	ctx := t.Context()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
-	if err != nil {
-		t.Fatalf("Open error: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openTemp(t)
 	metatest.CheckBackfill(t, s, func(t *testing.T) { redoMigrations(t, s, 5, nil) })
 }

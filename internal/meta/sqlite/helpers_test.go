@@ -1,10 +1,8 @@
 package sqlite
 
 import (
-	"io/fs"
+	"path/filepath"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/clouddrive/clouddrive/internal/meta/metatest"
 	"github.com/clouddrive/clouddrive/internal/meta/sqlstore"
@@ -14,13 +12,21 @@ import (
 // set), and up again (metatest.RedoMigrations).
 func redoMigrations(t *testing.T, s *sqlstore.Store, to int64, between func(t *testing.T)) {
 	t.Helper()
-	sub, err := fs.Sub(migrations, "migrations")
+	p, err := provider(s.Write)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.Write, sub)
-	if err != nil {
-		t.Fatalf("goose.NewProvider error: %v", err)
-	}
 	metatest.RedoMigrations(t, p, to, between)
+}
+
+// openTemp opens a store in a new temporary directory, closed when the
+// test ends.
+func openTemp(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatalf("Open error: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
